@@ -1,0 +1,98 @@
+"""gosched: Go's goroutine runtime (the G-M-P scheduler) for plain Python functions.
+
+    import gosched
+
+    def main():
+        wg = gosched.sync.WaitGroup()
+        for i in range(3):
+            wg.go(print, "hello from goroutine", i)
+        wg.wait()
+
+    gosched.run(main)
+
+See API.md in the repository for the whole contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from . import debug, sync
+from ._runtime import proc as _proc
+from ._runtime.panic import Deadlock, FatalError, RuntimePanic
+
+__all__ = [
+    "Deadlock",
+    "FatalError",
+    "RuntimePanic",
+    "__version__",
+    "debug",
+    "go",
+    "goexit",
+    "goid",
+    "gomaxprocs",
+    "gosched",
+    "lock_os_thread",
+    "num_goroutine",
+    "run",
+    "sync",
+    "unlock_os_thread",
+]
+
+__version__ = "0.1.0"
+
+
+def run(main: Callable[..., Any], /, *args: Any, gomaxprocs: int | None = None,
+        **kwargs: Any) -> Any:
+    """Run main(*args, **kwargs) as goroutine 1 on a fresh scheduler; return its result.
+
+    The calling thread becomes m0. When main returns, every other goroutine is killed (its
+    finally blocks run) and every runtime thread ends before run returns. An exception escaping
+    any goroutine stops the program and is re-raised here, noted with its goroutine; a deadlock
+    raises Deadlock. gomaxprocs overrides the GOMAXPROCS environment variable.
+    """
+    return _proc.run(main, args, kwargs, gomaxprocs)
+
+
+go = _proc.go
+go.__module__ = __name__
+
+
+def gosched() -> None:
+    """Yield the processor: the calling goroutine goes to the back of the global run queue."""
+    _proc.Gosched()
+
+
+def goexit() -> NoReturn:
+    """End the calling goroutine after running its finally blocks (Go's runtime.Goexit)."""
+    _proc.Goexit()
+
+
+def gomaxprocs(n: int = 0) -> int:
+    """Set the number of Ps to n when n > 0 (stopping the world); return the previous value."""
+    return _proc.GOMAXPROCS(n)
+
+
+def num_goroutine() -> int:
+    """The number of goroutines that exist (Go's runtime.NumGoroutine)."""
+    return _proc.NumGoroutine()
+
+
+def goid() -> int:
+    """The calling goroutine's id (main is 1)."""
+    return _proc.goid()
+
+
+def lock_os_thread() -> None:
+    """Wire the calling goroutine to its OS thread (nesting counts), as Go's LockOSThread.
+
+    No other goroutine starts on that thread until the matching unlock; a goroutine that exits
+    while locked ends its thread.
+    """
+    _proc.LockOSThread()
+
+
+def unlock_os_thread() -> None:
+    """Undo one lock_os_thread."""
+    _proc.UnlockOSThread()

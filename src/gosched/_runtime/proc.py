@@ -1,0 +1,1453 @@
+"""The scheduler. Follows go/src/runtime/proc.go: schedinit, procresize, newproc/newproc1,
+gfget/gfput, mstart, schedule, findRunnable, execute, goexit0, gopark/goready, Gosched, Goexit,
+startm/stopm/wakep/handoffp, locked Ms (startlockedm/stoplockedm), stop-the-world, checkdead.
+
+How a goroutine runs
+--------------------
+Each M's g0 greenlet loops in schedule(): pick a G (findRunnable), execute it (switch into its
+stack), and when the G switches back with an mcall request (fn, gp), run fn(mp, gp) on g0:
+park_m, gosched_m, goyield_m, goexit0, exitsyscall0. Go's g0 never returns to a loop; it calls
+schedule() from the tail of every mcall function. A loop is the same control flow without a
+growing Python stack. An mcall function may return a G to execute at once (park_m when unlockf
+refuses, exitsyscall0 when it finds a P), as Go's would call execute directly.
+
+The claim (DESIGN decision 4)
+-----------------------------
+Runtime code runs holding the M's P; user code runs with the P in the M's claim token
+(``mp.psyscall``, see runtime2.py). The rule, kept by every entry point:
+
+Invariant: the token is out (``mp.psyscall == [mp.p]``) exactly while the M runs user code of
+its current G. It is put out by entersyscall (the goroutine body before calling the function,
+every public function before it returns or raises into user code) and taken back by
+exitsyscall (every public function on entry, the body after the function returns). g0 code,
+and a G inside gopark/mcall, always holds it, so a G resumed from gopark is back in runtime code
+holding the P, and only returning to user code puts the token out again.
+
+Whoever takes an M's token with sched.lock held (stop-the-world, startexit, and later sysmon)
+owns the P and sets ``mp.p = None``; that M's next exitsyscall finds the list empty and takes the
+slow path, which reads ``mp.p`` under sched.lock.
+
+Started goroutines stay on their M (DESIGN decision 2)
+------------------------------------------------------
+A G's frames live on a greenlet bound to the thread that first ran it (``gp.boundm``). Whoever
+finds such a G runnable on another M hands it over with startlockedm, as Go does for a
+goroutine locked to its thread: into the owner's ``mailbox``, with the finder's P if the owner is
+parked without one. An M checks its mailbox first in findRunnable, and, holding sched.lock,
+before it parks without a P; if it can get no P it moves the mailbox to the global queue, where
+the next M to dequeue it hands it back together with a P. A locked M (lock_os_thread) runs
+only Gs bound to it.
+
+Lock order: sched.lock, then sched.allglock or sched.gFree_lock. A Sema's lock is never held
+while taking sched.lock (ready() runs after the Sema's lock is dropped).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from greenlet import GreenletExit, getcurrent
+
+from . import stack as _stack
+from .os_thread import newosproc
+from .panic import Deadlock, ExitReason, FatalError, GoexitUnwind, add_note, throw
+from .runq import (
+    _stealable,
+    globrunqget,
+    globrunqput,
+    globrunqputhead,
+    runqempty,
+    runqget,
+    runqput,
+    runqsteal,
+)
+from .runtime2 import (
+    GOID_CACHE_BATCH,
+    GSTATUS_NAMES,
+    LEGAL_TRANSITIONS,
+    G,
+    M,
+    P,
+    _Gdead,
+    _Gidle,
+    _Grunnable,
+    _Grunning,
+    _Gsyscall,
+    _Gwaiting,
+    _Pdead,
+    _Pgcstop,
+    _Pidle,
+    _Prunning,
+    sched,
+)
+
+nanotime = time.monotonic_ns
+
+# How many GreenletExit throws a goroutine gets at shutdown before we give up on it (it keeps
+# catching GreenletExit and parking again).
+_KILL_TRIES = 100
+
+# gosched.run holds this while the runtime is up: one runtime per process, as in Go.
+_runlock = threading.Lock()
+
+_NOKW: dict[str, Any] = {}
+
+_rand = random.Random()
+
+m0: M | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Status, current G
+
+
+def casgstatus(gp: G, oldval: int, newval: int) -> None:
+    """Move gp from oldval to newval; throw on a transition runtime2.LEGAL_TRANSITIONS forbids."""
+    if gp.atomicstatus != oldval or newval not in LEGAL_TRANSITIONS[oldval]:
+        _badstatus(gp, oldval, newval)
+    gp.atomicstatus = newval
+
+
+def _badstatus(gp: G, oldval: int, newval: int) -> NoReturn:
+    name = GSTATUS_NAMES.get
+    throw(
+        f"casgstatus: bad transition for goroutine {gp.goid}: "
+        f"{name(gp.atomicstatus)} (expected {name(oldval)}) -> {name(newval)}"
+    )
+
+
+def notgoroutine(what: str) -> NoReturn:
+    raise RuntimeError(
+        f"gosched.{what}: not called from a goroutine; start the program with gosched.run(main) "
+        "and call it from main or a goroutine started with gosched.go"
+    )
+
+
+def getm(what: str) -> M:
+    """The M of the calling goroutine; RuntimeError outside one."""
+    try:
+        mp: M = getcurrent().m
+    except AttributeError:
+        notgoroutine(what)
+    return mp
+
+
+# ---------------------------------------------------------------------------------------------
+# The claim token: user code is a syscall
+
+
+def exitsyscall(mp: M) -> P:
+    """Runtime entry from user code: take the P back (the fast path is one list pop)."""
+    try:
+        return mp.psyscall.pop()
+    except IndexError:
+        return exitsyscall_slow(mp)
+
+
+def entersyscall(mp: M) -> None:
+    """Back to user code: put the P out as the claim token."""
+    mp.psyscall.append(mp.p)  # type: ignore[arg-type]
+
+
+def exitsyscall_slow(mp: M) -> P:
+    """The token was taken while the goroutine ran user code (or it was never put out).
+
+    Go's exitsyscallfast, then exitsyscall0: take the old P if it is idle, else any idle P,
+    else queue the goroutine and park the M until someone hands it a P.
+    """
+    with sched.lock:
+        if sched.exiting is not None:
+            raise GreenletExit
+        pp = mp.p
+        if pp is not None:
+            # Nobody took it: an exception escaped runtime code before entersyscall ran.
+            return pp
+        if not sched.gcwaiting:
+            pp = _pidleget_prefer(mp.oldp)
+            if pp is not None:
+                mp.oldp = None
+                acquirep(mp, pp)
+                return pp
+    gp = mp.curg
+    assert gp is not None
+    _stack.mcall(mp, exitsyscall0, gp)
+    pp = mp.p
+    assert pp is not None
+    return pp
+
+
+def exitsyscall0(mp: M, gp: G) -> G | None:
+    """On g0, without a P: make gp runnable; run it at once if a P is free, else wait."""
+    casgstatus(gp, _Grunning, _Grunnable)
+    dropg(mp, gp)
+    with sched.lock:
+        pp = None if sched.gcwaiting else _pidleget_prefer(mp.oldp)
+        if pp is None:
+            sched.runq.append(gp)
+    if pp is not None:
+        mp.oldp = None
+        acquirep(mp, pp)
+        mp.mailbox.appendleft(gp)  # findRunnable runs it next, as Go's execute(gp, false)
+    return None
+
+
+def _pidleget_prefer(pp: P | None) -> P | None:
+    """pidleget, preferring pp if it is idle. sched.lock held."""
+    if pp is not None and pp.status == _Pidle and pp in sched.pidle:
+        sched.pidle.remove(pp)
+        sched.npidle -= 1
+        return pp
+    return pidleget()
+
+
+def _taketoken(mp: M, pp: P) -> bool:
+    """Take mp's P while mp runs user code. sched.lock held. Return whether it was taken."""
+    try:
+        got = mp.psyscall.pop()
+    except IndexError:
+        return False
+    if got is not pp:
+        throw(f"taketoken: M{mp.id} held token of P{got.id}, expected P{pp.id}")
+    mp.oldp = pp
+    mp.p = None
+    pp.m = None
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Bootstrap
+
+
+def _default_procs() -> int:
+    ncpu = _ncpu()
+    gil = getattr(sys, "_is_gil_enabled", None)
+    if gil is not None and not gil():
+        return ncpu  # free-threaded: Ps can run in parallel
+    return 1  # DESIGN decision 3: under the GIL extra Ps only add cross-thread wake-ups
+
+
+def _ncpu() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def gomaxprocs_from_env() -> int | None:
+    """GOMAXPROCS from the environment if it is an int > 0; anything else is ignored, as in Go."""
+    v = os.environ.get("GOMAXPROCS")
+    if v is None:
+        return None
+    try:
+        n = int(v.strip(), 10)
+    except ValueError:
+        return None
+    return n if n > 0 else None
+
+
+def schedinit(procs: int | None) -> M:
+    """Go's schedinit on the calling thread, which becomes m0 with its current greenlet as g0."""
+    global m0
+    sched.reset()
+    sched.maxmcount = 10000
+    sched.ncpu = _ncpu()
+    mp = M()
+    mp.g0 = getcurrent()
+    mp.tid = threading.get_ident()
+    with sched.lock:
+        mcommoninit(mp, -1)
+    m0 = mp
+    sched.lastpoll = nanotime()
+    if procs is None:
+        procs = gomaxprocs_from_env() or _default_procs()
+    with sched.lock:
+        if procresize(mp, procs):
+            throw("unknown runnable goroutine during bootstrap")
+    return mp
+
+
+def mcommoninit(mp: M, id: int) -> None:
+    """Give mp an id and prepend it to allm. sched.lock held."""
+    if id >= 0:
+        mp.id = id
+    else:
+        mp.id = mReserveID()
+    sched.allm.insert(0, mp)
+
+
+def mReserveID() -> int:
+    """sched.lock held."""
+    if sched.mnext + 1 < sched.mnext:
+        throw("runtime: thread ID overflow")
+    id = sched.mnext
+    sched.mnext += 1
+    checkmcount()
+    return id
+
+
+def checkmcount() -> None:
+    """sched.lock held."""
+    count = sched.mnext - sched.nmfreed
+    if count > sched.maxmcount:
+        print(f"runtime: program exceeds {sched.maxmcount}-thread limit", file=sys.stderr)
+        throw("thread exhaustion")
+
+
+def mcount() -> int:
+    return sched.mnext - sched.nmfreed
+
+
+def procresize(mp: M, nprocs: int) -> list[P]:
+    """Change the number of Ps to nprocs. sched.lock held, world stopped.
+
+    Returns the Ps that have local work, each with its M in ``nextp`` (or None: start one).
+    """
+    old = sched.gomaxprocs
+    if old < 0 or nprocs <= 0:
+        throw("procresize: invalid arg")
+    allp = list(sched.allp)
+    while len(allp) < nprocs:
+        allp.append(P(len(allp)))
+    cur = mp.p
+    if cur is not None and cur.id < nprocs:
+        cur.status = _Prunning  # keep using it; stop-the-world left it _Pgcstop
+    else:
+        if cur is not None:
+            cur.m = None
+        mp.p = None
+        pp = allp[0]
+        pp.m = None
+        pp.status = _Pidle
+        acquirep(mp, pp)
+    for i in range(nprocs, old):
+        _pdestroy(allp[i], mp.p)
+    del allp[nprocs:]
+    sched.allp = allp
+    runnable: list[P] = []
+    for i in range(nprocs - 1, -1, -1):
+        pp = allp[i]
+        if mp.p is pp:
+            continue
+        pp.status = _Pidle
+        if runqempty(pp):
+            pidleput(pp)
+        else:
+            runnable.insert(0, pp)
+    sched.stealOrder.reset(nprocs)
+    sched.gomaxprocs = nprocs
+    return runnable
+
+
+def _pdestroy(pp: P, to: P | None) -> None:
+    """A P dropped by a shrink: its queue goes to the head of the global queue in order, runnext
+    first; its free Gs to the global lists. sched.lock held."""
+    q = pp.runq
+    while q:
+        globrunqputhead(q.pop())
+    if pp.runnext:
+        globrunqputhead(pp.runnext.pop())
+    if to is not None and pp.timers:
+        to.timers.extend(pp.timers)
+        pp.timers.clear()
+    gfpurge(pp)
+    pp.status = _Pdead
+    pp.m = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Goroutine creation and exit
+
+
+def malg() -> G:
+    """A new G, _Gidle -> _Gdead, added to allgs. Its stack is made by the M that first runs it."""
+    newg = G()
+    casgstatus(newg, _Gidle, _Gdead)
+    with sched.allglock:
+        sched.allgs.append(newg)
+    return newg
+
+
+def newproc1(
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    callergp: G | None,
+    gopc: tuple[Any, int] | None,
+    pp: P,
+) -> G:
+    """A runnable G for fn, with a fresh goid from pp's cache. pp's owner only."""
+    gfree = pp.gFree
+    newg = gfree.pop() if gfree else gfget(pp)
+    if newg is None:
+        newg = malg()
+    newg.fn = fn
+    newg.args = args
+    newg.kwargs = kwargs
+    newg.startpc = fn
+    newg.gopc = gopc
+    newg.parentGoid = callergp.goid if callergp is not None else 0
+    if pp.goidcache == pp.goidcacheend:
+        with sched.lock:
+            sched.goidgen += GOID_CACHE_BATCH
+            pp.goidcache = sched.goidgen - (GOID_CACHE_BATCH - 1)
+        pp.goidcacheend = pp.goidcache + GOID_CACHE_BATCH
+    newg.goid = pp.goidcache
+    pp.goidcache += 1
+    casgstatus(newg, _Gdead, _Grunnable)
+    return newg
+
+
+def go(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+    """Start fn(*args, **kwargs) in a new goroutine (the go statement, Go's newproc)."""
+    if not callable(fn):
+        raise TypeError("go of nil func value")
+    try:
+        mp: M = getcurrent().m
+    except AttributeError:
+        notgoroutine("go")
+    try:
+        pp = mp.psyscall.pop()
+    except IndexError:
+        pp = exitsyscall_slow(mp)
+    f = sys._getframe(1)
+    newg = newproc1(fn, args, kwargs, mp.curg, (f.f_code, f.f_lineno), pp)
+    runqput(pp, newg, True)
+    if sched.mainStarted:
+        wakep()
+    mp.psyscall.append(pp)
+
+
+def newproc(
+    fn: Callable[..., Any], args: tuple[Any, ...], depth: int, kwargs: dict[str, Any] = _NOKW
+) -> None:
+    """go fn(*args, **kwargs) from a public function, recording as the creation site the user
+    code ``depth`` frames above the caller."""
+    mp = getm("go")
+    pp = exitsyscall(mp)
+    f = sys._getframe(depth + 1)
+    newg = newproc1(fn, args, kwargs, mp.curg, (f.f_code, f.f_lineno), pp)
+    runqput(pp, newg, True)
+    if sched.mainStarted:
+        wakep()
+    entersyscall(mp)
+
+
+def gfput(pp: P, gp: G) -> None:
+    """Put a dead G on pp's free list; at 64, move Gs to the global lists until fewer than 32."""
+    if gp.atomicstatus != _Gdead:
+        throw("gfput: bad status (not Gdead)")
+    gfree = pp.gFree
+    gfree.append(gp)
+    if len(gfree) >= 64:
+        stackq = []
+        nostackq = []
+        while len(gfree) >= 32:
+            g = gfree.pop()
+            (nostackq if g.stack is None else stackq).append(g)
+        with sched.gFree_lock:
+            sched.gFree_stack.extend(stackq)
+            sched.gFree_noStack.extend(nostackq)
+
+
+def gfget(pp: P) -> G | None:
+    """A free G: pp's list, refilled up to 32 from the global lists (Gs with stacks first)."""
+    gfree = pp.gFree
+    if not gfree and (sched.gFree_stack or sched.gFree_noStack):
+        with sched.gFree_lock:
+            gs, gn = sched.gFree_stack, sched.gFree_noStack
+            while len(gfree) < 32:
+                if gs:
+                    gfree.append(gs.pop())
+                elif gn:
+                    gfree.append(gn.pop())
+                else:
+                    break
+    return gfree.pop() if gfree else None
+
+
+def gfpurge(pp: P) -> None:
+    """All of pp's free Gs to the global lists."""
+    with sched.gFree_lock:
+        for g in pp.gFree:
+            (sched.gFree_noStack if g.stack is None else sched.gFree_stack).append(g)
+    pp.gFree.clear()
+
+
+def goroutine_body(gp: G) -> _stack.MCallRequest:
+    """The run function of every Stack: run one G's function after another (gfput/gfget reuse).
+
+    Exceptions escaping the function are panics: recorded on the G for goexit0, which stops the
+    runtime. GreenletExit during shutdown means the goroutine is being killed; the stack ends.
+    """
+    mp: M = gp.m  # type: ignore[assignment]
+    psyscall = mp.psyscall
+    while True:
+        try:
+            psyscall.append(mp.p)  # type: ignore[arg-type]
+            gp.fn(*gp.args, **gp.kwargs)  # type: ignore[misc]
+        except GoexitUnwind:
+            pass
+        except GreenletExit:
+            if sched.exiting is not None:
+                return (gkilled_m, gp)
+        except BaseException as e:
+            gp.panic = e
+        try:
+            psyscall.pop()
+        except IndexError:
+            try:
+                exitsyscall_slow(mp)
+            except GreenletExit:
+                return (gkilled_m, gp)
+        gp = _stack.mcall(mp, goexit0, gp)
+
+
+def goexit0(mp: M, gp: G) -> None:
+    """On g0: the goroutine's function has returned (Go's goexit0/gdestroy)."""
+    pp = mp.p
+    assert pp is not None
+    panic = gp.panic
+    goid = gp.goid
+    locked = gp.lockedm is not None
+    casgstatus(gp, _Grunning, _Gdead)
+    gp.m = None
+    if locked:
+        gp.lockedm = None
+        mp.lockedg = None
+    gp.preempt = False
+    gp.panic = None
+    gp.waitreason = ""
+    gp.param = None
+    gp.fn = None
+    gp.startpc = None
+    gp.args = ()
+    gp.kwargs = _NOKW
+    gp.boundm = None
+    mp.nbound -= 1
+    mp.curg = None
+    if locked:
+        # Go kills a thread whose locked goroutine exits: it may be in an unusual state. The M
+        # retires: it gives up its P, runs only Gs already bound to it, and then ends.
+        if mp.lockedInt != 0:
+            throw("exited a goroutine internally locked to the OS thread")
+        mp.lockedExt = 0
+        mp.retired = True
+        st = gp.stack
+        gp.stack = None
+        if st is not None and not st.dead:
+            _stack.kill(st, GreenletExit())
+    gfput(pp, gp)
+    if panic is not None:
+        add_note(panic, f"goroutine {goid} [running]")
+        startexit(ExitReason(ExitReason.PANIC, exc=panic, goid=goid))
+
+
+def gkilled_m(mp: M, gp: G) -> None:
+    """On g0: gp's stack ended because the runtime is stopping."""
+    if gp.boundm is mp:
+        gp.boundm = None
+        mp.nbound -= 1
+    gp.stack = None
+    if mp.curg is gp:
+        mp.curg = None
+
+
+def Goexit() -> NoReturn:
+    """End the calling goroutine after its finally blocks run (runtime.Goexit)."""
+    getm("goexit")
+    raise GoexitUnwind
+
+
+# ---------------------------------------------------------------------------------------------
+# Parking and readying
+
+
+def gopark(mp: M, unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: str) -> None:
+    """Park the current G (holding the claim) until goready; return holding the claim again.
+
+    unlockf(gp, lock) runs on g0 after gp is _Gwaiting; if it returns False gp runs again at once.
+    """
+    gp = mp.curg
+    assert gp is not None
+    mp.waitlock = lock
+    mp.waitunlockf = unlockf
+    gp.waitreason = reason
+    gp.waitsince = nanotime()
+    _stack.mcall(mp, park_m, gp)
+
+
+def park_m(mp: M, gp: G) -> G | None:
+    casgstatus(gp, _Grunning, _Gwaiting)
+    dropg(mp, gp)
+    unlockf = mp.waitunlockf
+    if unlockf is not None:
+        lock = mp.waitlock
+        mp.waitunlockf = None
+        mp.waitlock = None
+        if not unlockf(gp, lock):
+            casgstatus(gp, _Gwaiting, _Grunnable)
+            return gp
+    return None
+
+
+def goready(mp: M, gp: G) -> None:
+    """Make a parked G runnable in the runnext of mp's P (Go's ready). mp holds its P."""
+    casgstatus(gp, _Gwaiting, _Grunnable)
+    gp.waitreason = ""
+    runqput(mp.p, gp, True)  # type: ignore[arg-type]
+    wakep()
+
+
+def dropg(mp: M, gp: G) -> None:
+    mp.curg = None
+    gp.m = None
+
+
+def Gosched() -> None:
+    """Yield: the calling G goes to the tail of the global queue (runtime.Gosched)."""
+    mp = getm("gosched")
+    exitsyscall(mp)
+    _stack.mcall(mp, gosched_m, mp.curg)  # type: ignore[arg-type]
+    entersyscall(mp)
+
+
+def gosched_m(mp: M, gp: G) -> None:
+    casgstatus(gp, _Grunning, _Grunnable)
+    dropg(mp, gp)
+    globrunqput(gp)
+    wakep()
+
+
+def goyield(mp: M) -> None:
+    """Yield to the local queue's tail (Go's goyield, used by semaphore hand-off). Claim held."""
+    _stack.mcall(mp, goyield_m, mp.curg)  # type: ignore[arg-type]
+
+
+def goyield_m(mp: M, gp: G) -> None:
+    casgstatus(gp, _Grunning, _Grunnable)
+    dropg(mp, gp)
+    runqput(mp.p, gp, False)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# schedule / findRunnable / execute
+
+
+def mstart(mp: M) -> None:
+    """The body of every M's thread (and of m0 inside gosched.run)."""
+    try:
+        pp = mp.nextp
+        if pp is not None:
+            mp.nextp = None
+            acquirep(mp, pp)
+        schedule(mp)
+    except BaseException as e:  # a runtime bug (FatalError) or Ctrl-C on g0
+        kind = ExitReason.FATAL if isinstance(e, FatalError) else ExitReason.PANIC
+        startexit(ExitReason(kind, exc=e))
+    if mp is not m0:
+        mexit(mp)
+
+
+def schedule(mp: M) -> None:
+    """One round of the scheduler after another, until the runtime stops or mp must end."""
+    while True:
+        if sched.exiting is not None:
+            return
+        if mp.lockedg is not None or mp.retired:
+            # A locked M runs only Gs bound to it (Go's stoplockedm at the top of schedule).
+            gp = stoplockedm(mp)
+            if gp is None:
+                if mp.retired and mp.nbound == 0 and mp is not m0:
+                    return
+                continue
+            inherit = False
+        elif mp.p is None:
+            stopm(mp)
+            continue
+        else:
+            found = findRunnable(mp)
+            if found is None:
+                continue
+            gp, inherit = found
+            if mp.spinning:
+                resetspinning(mp)
+            bm = gp.boundm
+            if bm is not None and bm is not mp:
+                startlockedm(mp, gp)
+                continue
+        nxt: G | None = gp
+        while nxt is not None:
+            fn, arg = execute(mp, nxt, inherit)
+            nxt = fn(mp, arg)
+            inherit = True
+
+
+def execute(mp: M, gp: G, inheritTime: bool) -> _stack.MCallRequest:
+    """Run gp on mp until it comes back with an mcall request (Go's execute + gogo)."""
+    mp.curg = gp
+    gp.m = mp
+    casgstatus(gp, _Grunnable, _Grunning)
+    gp.waitsince = 0
+    gp.preempt = False
+    if not inheritTime:
+        mp.p.schedtick += 1  # type: ignore[union-attr]
+    if gp.boundm is None:
+        st = gp.stack
+        if st is None or st.m is not mp or st.dead:
+            st = stackget(mp, gp)
+        gp.boundm = mp
+        mp.nbound += 1
+    else:
+        st = gp.stack
+    return _stack.gogo(st, gp)
+
+
+def stackget(mp: M, gp: G) -> _stack.Stack:
+    """A stack of mp's thread for gp, which is about to start; the one it had goes home."""
+    old = gp.stack
+    if old is not None and not old.dead:
+        om: M = old.m
+        if not om.retired and not om.exited:
+            om.freestacks.append(old)
+    fs = mp.freestacks
+    st = None
+    while fs:
+        cand = fs.pop()
+        if not cand.dead:
+            st = cand
+            break
+    if st is None:
+        st = _stack.newstack(goroutine_body, mp)
+    gp.stack = st
+    return st
+
+
+def findRunnable(mp: M) -> tuple[G, bool] | None:
+    """Find a G to run (Go's findRunnable). None when mp stopped or lost its P: loop again."""
+    while True:
+        pp = mp.p
+        if pp is None or sched.exiting is not None:
+            return None
+        if sched.gcwaiting:
+            gcstopm(mp)
+            continue
+        mb = mp.mailbox
+        if mb:
+            return mb.popleft(), False
+        # Fairness: now and then take from the global queue first, so it cannot starve.
+        if pp.schedtick % 61 == 0 and sched.runq:
+            with sched.lock:
+                gp = globrunqget(pp, 1)
+            if gp is not None:
+                return gp, False
+        gp, inherit = runqget(pp)
+        if gp is not None:
+            return gp, inherit
+        if sched.runq:
+            with sched.lock:
+                gp = globrunqget(pp, 0)
+            if gp is not None:
+                return gp, False
+        # Steal, but don't let more than half of the busy Ps spin.
+        if mp.spinning or 2 * sched.nmspinning < sched.gomaxprocs - sched.npidle:
+            if not mp.spinning:
+                with sched.lock:
+                    becomeSpinning(mp)
+            gp = stealWork(mp, pp)
+            if gp is not None:
+                return gp, False
+            if sched.gcwaiting:
+                continue
+        # Nothing to do: give up the P.
+        with sched.lock:
+            if sched.gcwaiting or sched.exiting is not None or mb:
+                continue
+            if sched.runq:
+                gp = globrunqget(pp, 0)
+                return gp, False  # type: ignore[return-value]
+            if not mp.spinning and sched.needspinning == 1:
+                # A wakep found no idle P; we are about to free one, so spin in its place.
+                becomeSpinning(mp)
+                continue
+            releasep(mp)
+            pidleput(pp)
+        if mp.spinning:
+            # Delicate dance (proc.go): drop spinning, then re-check everything a spinner would
+            # have found, so that work submitted meanwhile always gets an M.
+            mp.spinning = False
+            with sched.lock:
+                sched.nmspinning -= 1
+                if sched.nmspinning < 0:
+                    throw("findrunnable: negative nmspinning")
+                if sched.runq:
+                    pp2 = pidleget()
+                    if pp2 is not None:
+                        acquirep(mp, pp2)
+                        becomeSpinning(mp)
+                        continue
+            pp2 = _checkRunqsNoP(mp)
+            if pp2 is not None:
+                acquirep(mp, pp2)
+                with sched.lock:
+                    becomeSpinning(mp)
+                continue
+        stopm(mp)
+
+
+def _checkRunqsNoP(mp: M) -> P | None:
+    for p2 in list(sched.allp):
+        if p2.status != _Pidle and _hasstealable(p2, mp):
+            with sched.lock:
+                return pidleget()
+    return None
+
+
+def _hasstealable(pp: P, mp: M) -> bool:
+    for gp in list(pp.runq):
+        if _stealable(gp, mp):
+            return True
+    for gp in list(pp.runnext):
+        if _stealable(gp, mp):
+            return True
+    return False
+
+
+def stealWork(mp: M, pp: P) -> G | None:
+    """Four passes over the other Ps in random order; runnext only on the last."""
+    allp = sched.allp
+    n = len(allp)
+    order = sched.stealOrder
+    for i in range(4):
+        last = i == 3
+        for idx in order.start(_rand.getrandbits(32)):
+            if sched.gcwaiting:
+                return None
+            if idx >= n:
+                continue
+            p2 = allp[idx]
+            if p2 is pp or p2.status == _Pidle:
+                continue
+            gp = runqsteal(pp, p2, mp, last)
+            if gp is not None:
+                return gp
+    return None
+
+
+def becomeSpinning(mp: M) -> None:
+    """sched.lock held."""
+    mp.spinning = True
+    sched.nmspinning += 1
+    sched.needspinning = 0
+
+
+def resetspinning(mp: M) -> None:
+    """A spinning M found work: stop spinning and let another M take over the search."""
+    mp.spinning = False
+    with sched.lock:
+        sched.nmspinning -= 1
+        if sched.nmspinning < 0:
+            throw("resetspinning: negative nmspinning")
+    wakep()
+
+
+# ---------------------------------------------------------------------------------------------
+# Ps and Ms
+
+
+def acquirep(mp: M, pp: P) -> None:
+    if mp.p is not None or pp.m is not None or pp.status != _Pidle:
+        throw(
+            f"acquirep: invalid p state: M{mp.id}.p={mp.p} P{pp.id}.m={pp.m} status={pp.status}"
+        )
+    mp.p = pp
+    pp.m = mp
+    pp.status = _Prunning
+
+
+def releasep(mp: M) -> P:
+    pp = mp.p
+    if pp is None or pp.m is not mp or pp.status != _Prunning:
+        throw(f"releasep: invalid p state: M{mp.id}.p={pp}")
+    mp.p = None
+    pp.m = None
+    pp.status = _Pidle
+    return pp
+
+
+def pidleput(pp: P) -> None:
+    """sched.lock held."""
+    if not runqempty(pp):
+        throw("pidleput: P has non-empty run queue")
+    sched.pidle.append(pp)
+    sched.npidle += 1
+
+
+def pidleget() -> P | None:
+    """sched.lock held."""
+    if sched.pidle:
+        sched.npidle -= 1
+        return sched.pidle.pop()
+    return None
+
+
+def mput(mp: M) -> None:
+    """Put mp on the idle list. sched.lock held."""
+    mp.idle = True
+    sched.midle.append(mp)
+    sched.nmidle += 1
+    checkdead()
+
+
+def mget() -> M | None:
+    """sched.lock held."""
+    if sched.midle:
+        mp = sched.midle.pop()
+        mp.idle = False
+        sched.nmidle -= 1
+        return mp
+    return None
+
+
+def mpark(mp: M) -> None:
+    """Sleep until taken off the idle lists (by mget or startlockedm) or the runtime stops."""
+    while True:
+        mp.blocked = True
+        try:
+            mp.park.sleep()
+        finally:
+            mp.blocked = False
+        with sched.lock:
+            if sched.exiting is not None or not (mp.idle or mp.lockedidle):
+                return
+
+
+def stopm(mp: M) -> None:
+    """Park mp, which has no P, until someone hands it one (Go's stopm)."""
+    with sched.lock:
+        if sched.exiting is not None:
+            return
+        if _mailbox_needs_p(mp):
+            return
+        mput(mp)
+        if sched.exiting is not None:  # checkdead found a deadlock
+            return
+    mpark(mp)
+    if sched.exiting is not None:
+        return
+    pp = mp.nextp
+    mp.nextp = None
+    if pp is None:
+        throw("stopm: woken without a P")
+    acquirep(mp, pp)
+
+
+def _mailbox_needs_p(mp: M) -> bool:
+    """mp is about to park without a P. sched.lock held.
+
+    If Gs bound to mp were handed to it meanwhile, run them on an idle P, or, with none free,
+    move them to the global queue: whoever dequeues one there will hand it back with its P.
+    Return True if mp got a P.
+    """
+    mb = mp.mailbox
+    if not mb:
+        return False
+    pp = pidleget()
+    if pp is not None:
+        acquirep(mp, pp)
+        return True
+    sched.runq.extend(mb)
+    mb.clear()
+    return False
+
+
+def startm(pp: P | None, spinning: bool) -> None:
+    """Run pp on an idle M, or a new one (Go's startm)."""
+    with sched.lock:
+        if pp is None:
+            if spinning:
+                throw("startm: P required for spinning=true")
+            pp = pidleget()
+            if pp is None:
+                return
+        nmp = mget()
+        if nmp is None:
+            id = mReserveID()
+        else:
+            if nmp.spinning:
+                throw("startm: m is spinning")
+            if nmp.nextp is not None:
+                throw("startm: m has p")
+            nmp.spinning = spinning
+            nmp.nextp = pp
+    if nmp is None:
+        newm(pp, spinning, id)
+    else:
+        nmp.park.wakeup()
+
+
+def newm(pp: P | None, spinning: bool, id: int = -1) -> M:
+    """A new M on a new thread that starts by acquiring pp."""
+    mp = M()
+    mp.nextp = pp
+    mp.spinning = spinning
+    with sched.lock:
+        mcommoninit(mp, id)
+    mp.thread = newosproc(f"gosched-M{mp.id}", lambda: _mstart_thread(mp))
+    return mp
+
+
+def _mstart_thread(mp: M) -> None:
+    mp.g0 = getcurrent()
+    mp.tid = threading.get_ident()
+    mstart(mp)
+
+
+def wakep() -> None:
+    """Start a spinning M for an idle P if nobody is spinning already (Go's wakep)."""
+    if sched.nmspinning != 0:
+        return
+    if sched.npidle == 0:
+        # Go finds this under sched.lock; the unlocked read can only miss a P that is being
+        # freed right now, and an M freeing a P checks needspinning first.
+        sched.needspinning = 1
+        return
+    with sched.lock:
+        if sched.nmspinning != 0:
+            return
+        pp = pidleget()
+        if pp is None:
+            sched.needspinning = 1
+            return
+        sched.nmspinning += 1
+    startm(pp, True)
+
+
+def handoffp(pp: P) -> None:
+    """Give up pp, which its M released: start an M for it if anyone could use it."""
+    if not runqempty(pp) or sched.runq:
+        startm(pp, False)
+        return
+    with sched.lock:
+        if sched.nmspinning + sched.npidle == 0:
+            sched.nmspinning += 1
+            sched.needspinning = 0
+            spin = True
+        else:
+            spin = False
+    if spin:
+        startm(pp, True)
+        return
+    with sched.lock:
+        if sched.gcwaiting:
+            pp.status = _Pgcstop
+            sched.stopwait -= 1
+            if sched.stopwait == 0:
+                sched.stopnote.wakeup()
+            return
+        start = bool(sched.runq) or (
+            # The last running P, and nobody polls the network: keep an M looking.
+            sched.npidle == sched.gomaxprocs - 1 and sched.lastpoll != 0
+        )
+        if not start:
+            pidleput(pp)
+    if start:
+        startm(pp, False)
+
+
+def startlockedm(mp: M, gp: G) -> None:
+    """gp is bound to another M: hand it over (Go's startlockedm, for every started G).
+
+    If its M is parked it gets gp and mp's P, and mp will stop; if it is busy gp waits in its
+    mailbox, which it checks before it next idles.
+    """
+    owner = gp.boundm
+    assert owner is not None
+    with sched.lock:
+        owner.mailbox.append(gp)
+        if owner.idle:
+            sched.midle.remove(owner)
+            sched.nmidle -= 1
+            owner.idle = False
+        elif owner.lockedidle:
+            owner.lockedidle = False
+            sched.nmidlelocked -= 1
+        else:
+            return
+        owner.nextp = releasep(mp)
+    owner.park.wakeup()
+
+
+def stoplockedm(mp: M) -> G | None:
+    """A locked (or retired) M: wait for a G bound to it; hand off the P meanwhile.
+
+    Returns the G to run (mp then holds a P), or None when the runtime stops or mp is to end.
+    """
+    mb = mp.mailbox
+    if mp.p is not None:
+        if mb:
+            return mb.popleft()
+        if sched.gcwaiting:
+            gcstopm(mp)
+            return None
+        handoffp(releasep(mp))
+    with sched.lock:
+        if sched.exiting is not None:
+            return None
+        if _mailbox_needs_p(mp):
+            return mb.popleft()
+        if mp.retired and mp.nbound == 0 and mp is not m0:
+            return None
+        mp.lockedidle = True
+        sched.nmidlelocked += 1
+        checkdead()
+        if sched.exiting is not None:
+            return None
+    mpark(mp)
+    if sched.exiting is not None:
+        return None
+    pp = mp.nextp
+    mp.nextp = None
+    if pp is None:
+        throw("stoplockedm: woken without a P")
+    acquirep(mp, pp)
+    return mb.popleft()
+
+
+def LockOSThread() -> None:
+    mp = getm("lock_os_thread")
+    gp = mp.curg
+    assert gp is not None
+    mp.lockedExt += 1
+    mp.lockedg = gp
+    gp.lockedm = mp
+
+
+def UnlockOSThread() -> None:
+    mp = getm("unlock_os_thread")
+    if mp.lockedExt == 0:
+        return
+    mp.lockedExt -= 1
+    if mp.lockedExt == 0 and mp.lockedInt == 0:
+        gp = mp.curg
+        assert gp is not None
+        mp.lockedg = None
+        gp.lockedm = None
+
+
+def mexit(mp: M) -> None:
+    """mp's thread is about to end: kill its stacks, then count it out (Go's mexit)."""
+    killstacks(mp)
+    with sched.lock:
+        mp.exited = True
+        if mp in sched.allm:
+            sched.allm.remove(mp)
+            sched.freem.append(mp)
+            sched.nmfreed += 1
+        if sched.exiting is None:
+            checkdead()
+
+
+def killstacks(mp: M) -> None:
+    """On mp's g0: end every live stack of mp's thread, running goroutines' finally blocks."""
+    with sched.allglock:
+        gs = list(sched.allgs)
+    for gp in gs:
+        st = gp.stack
+        if st is not None and st.m is mp:
+            _killstack(st)
+    for st in mp.freestacks:
+        _killstack(st)
+    mp.freestacks.clear()
+
+
+def _killstack(st: _stack.Stack) -> None:
+    for _ in range(_KILL_TRIES):
+        if st.dead:
+            return
+        try:
+            _stack.kill(st, GreenletExit())
+        except BaseException:  # noqa: S110 - the goroutine is being killed; its error is moot
+            pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Stop the world, GOMAXPROCS
+
+
+def stopTheWorld(mp: M) -> None:
+    """Stop every P but mp's (Go's stopTheWorldWithSema). mp holds its P (claim)."""
+    from .sema import semacquire
+
+    semacquire(mp, sched.worldsema)
+    pp = mp.p
+    assert pp is not None
+    with sched.lock:
+        sched.stopwait = sched.gomaxprocs
+        sched.gcwaiting = True
+        pp.status = _Pgcstop
+        sched.stopwait -= 1
+        _stopother(pp)
+        while True:
+            p2 = pidleget()
+            if p2 is None:
+                break
+            p2.status = _Pgcstop
+            sched.stopwait -= 1
+    while True:
+        with sched.lock:
+            if sched.stopwait <= 0 or sched.exiting is not None:
+                break
+            _stopother(pp)
+            if sched.stopwait <= 0:
+                break
+        # Ms on g0 stop themselves at their next schedule (gcstopm); an M that went back into
+        # user code after that check is caught by the next pass of _stopother.
+        sched.stopnote.tsleep(100e-6)
+    if sched.stopwait < 0:
+        throw("stopTheWorld: negative stopwait")
+
+
+def _stopother(pp: P) -> None:
+    """Take the Ps whose Ms are in user code. sched.lock held."""
+    for p2 in sched.allp:
+        if p2 is pp or p2.status != _Prunning:
+            continue
+        owner = p2.m
+        if owner is not None and _taketoken(owner, p2):
+            p2.status = _Pgcstop
+            sched.stopwait -= 1
+
+
+def gcstopm(mp: M) -> None:
+    """mp's P stops for stop-the-world; mp parks until the world restarts."""
+    if mp.spinning:
+        mp.spinning = False
+        with sched.lock:
+            sched.nmspinning -= 1
+    pp = releasep(mp)
+    with sched.lock:
+        pp.status = _Pgcstop
+        sched.stopwait -= 1
+        if sched.stopwait == 0:
+            sched.stopnote.wakeup()
+    stopm(mp)
+
+
+def startTheWorld(mp: M, nprocs: int) -> None:
+    from .sema import semrelease
+
+    with sched.lock:
+        runnable = procresize(mp, nprocs)
+        sched.gcwaiting = False
+        sched.stopwait = 0
+        starts: list[P] = []
+        wakes: list[M] = []
+        for pp in runnable:
+            nmp = mget()
+            if nmp is None:
+                starts.append(pp)
+            else:
+                nmp.nextp = pp
+                wakes.append(nmp)
+    for nmp in wakes:
+        nmp.park.wakeup()
+    for pp in starts:
+        newm(pp, False)
+    wakep()
+    semrelease(mp, sched.worldsema)
+
+
+def GOMAXPROCS(n: int = 0) -> int:
+    """Set the number of Ps when n > 0 (stopping the world); return the previous value."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"gomaxprocs: n must be an int, not {type(n).__name__}")
+    mp = getm("gomaxprocs")
+    exitsyscall(mp)
+    try:
+        ret = sched.gomaxprocs
+        if n <= 0 or n == ret:
+            return ret
+        stopTheWorld(mp)
+        startTheWorld(mp, n)
+        return ret
+    finally:
+        entersyscall(mp)
+
+
+# ---------------------------------------------------------------------------------------------
+# checkdead and stopping the runtime
+
+
+def checkdead() -> None:
+    """Report a deadlock if no M can run and no goroutine can be woken. sched.lock held."""
+    if sched.exiting is not None:
+        return
+    run = mcount() - sched.nmidle - sched.nmidlelocked - sched.nmsys
+    if run > 0:
+        return
+    if run < 0:
+        _fatal_locked(
+            FatalError(
+                f"checkdead: inconsistent counts: mcount={mcount()} nmidle={sched.nmidle} "
+                f"nmidlelocked={sched.nmidlelocked} nmsys={sched.nmsys}"
+            )
+        )
+        return
+    waiting = 0
+    with sched.allglock:
+        gs = list(sched.allgs)
+    for gp in gs:
+        s = gp.atomicstatus
+        if s == _Gwaiting:
+            waiting += 1
+        elif s in (_Grunnable, _Grunning, _Gsyscall):
+            _fatal_locked(FatalError(f"checkdead: runnable g: goroutine {gp.goid} status={s}"))
+            return
+    if waiting == 0:
+        _fatal_locked(Deadlock("no goroutines (main called runtime.Goexit) - deadlock!"))
+        return
+    for pp in sched.allp:
+        if pp.timers:
+            return  # a timer will wake someone
+    from .traceback import dumpall
+
+    _fatal_locked(Deadlock("all goroutines are asleep - deadlock!", dumpall(gs)))
+
+
+def _fatal_locked(exc: FatalError) -> None:
+    _startexit_locked(ExitReason(ExitReason.FATAL, exc=exc))
+
+
+def startexit(reason: ExitReason) -> None:
+    """Stop the runtime (the first reason wins): wake every M and take every P from user code,
+    so that each M kills its goroutines and ends."""
+    with sched.lock:
+        _startexit_locked(reason)
+
+
+def _startexit_locked(reason: ExitReason) -> None:
+    if sched.exiting is not None:
+        return
+    sched.exiting = reason
+    for pp in sched.allp:
+        owner = pp.m
+        if owner is not None and pp.status == _Prunning:
+            _taketoken(owner, pp)
+    for mp in sched.allm:
+        mp.park.wakeup()
+    sched.stopnote.wakeup()
+
+
+# ---------------------------------------------------------------------------------------------
+# gosched.run: Go's rt0_go + runtime.main + exit
+
+
+def runtime_main(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Goroutine 1 (Go's runtime.main)."""
+    mp: M = getcurrent().m
+    pp = exitsyscall(mp)
+    sched.mainStarted = True
+    # Go's runtime.main blocks once during its init (gcenable waits for the background sweeper
+    # and scavenger) and comes back through execute with a fresh time slice, so main.main
+    # starts with P0's schedtick at 1. Orderings that depend on the 61-tick fairness check match
+    # Go only from that state (see tests/conformance).
+    pp.schedtick += 1
+    entersyscall(mp)
+    result = main(*args, **kwargs)
+    startexit(ExitReason(ExitReason.MAIN_RETURNED, value=result))
+
+
+def run(
+    main: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    gomaxprocs: int | None,
+) -> Any:
+    if not callable(main):
+        raise TypeError(f"gosched.run: main must be callable, not {type(main).__name__}")
+    if gomaxprocs is not None and (
+        isinstance(gomaxprocs, bool) or not isinstance(gomaxprocs, int) or gomaxprocs <= 0
+    ):
+        raise ValueError(f"gosched.run: gomaxprocs must be an int > 0, got {gomaxprocs!r}")
+    if not _runlock.acquire(blocking=False):
+        raise RuntimeError(
+            "gosched.run: the runtime is already running (run cannot be nested, or called "
+            "from a second thread while the first run is active)"
+        )
+    try:
+        mp = schedinit(gomaxprocs)
+        pp = mp.p
+        assert pp is not None
+        gp = newproc1(runtime_main, (main, args, kwargs), _NOKW, None, None, pp)
+        runqput(pp, gp, True)
+        try:
+            mstart(mp)
+            killstacks(mp)
+            _join_ms()
+        finally:
+            reason = sched.exiting
+            _cleanup()
+    finally:
+        _runlock.release()
+    if reason is None:
+        raise FatalError("gosched.run: scheduler stopped without a reason")
+    if reason.kind == ExitReason.MAIN_RETURNED:
+        return reason.value
+    exc = reason.exc
+    assert exc is not None
+    raise exc
+
+
+def _join_ms() -> None:
+    while True:
+        with sched.lock:
+            threads = [
+                m.thread
+                for m in sched.allm + sched.freem
+                if m.thread is not None and m.thread.is_alive()
+            ]
+        if not threads:
+            return
+        for t in threads:
+            t.join()
+
+
+def _cleanup() -> None:
+    global m0
+    with sched.lock:
+        ms = sched.allm + sched.freem
+    for mp in ms:
+        mp.park.close()
+        mp.freestacks.clear()
+        mp.mailbox.clear()
+    m0 = None
+    sched.reset()
+
+
+# ---------------------------------------------------------------------------------------------
+# Introspection
+
+
+def NumGoroutine() -> int:
+    """Live goroutines (Go's gcount): all Gs minus the free ones; at least 1."""
+    n = len(sched.allgs) - len(sched.gFree_stack) - len(sched.gFree_noStack)
+    for pp in sched.allp:
+        n -= len(pp.gFree)
+    return max(n, 1)
+
+
+def goid() -> int:
+    mp = getm("goid")
+    gp = mp.curg
+    assert gp is not None
+    return gp.goid
+
+
+def running() -> bool:
+    return _runlock.locked() and sched.allp != []
+

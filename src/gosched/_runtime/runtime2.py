@@ -1,0 +1,376 @@
+"""The scheduler's structures: G, M, P and schedt. Follows go/src/runtime/runtime2.go.
+
+Every struct is a slotted class with Go's field names; the comment on each field says who may
+write it. Three kinds of ownership cover almost everything:
+
+- "owner M" fields of a P are written only by the M that owns the P (``pp.m``). Ownership moves
+  only through ``acquirep``/``releasep`` or by taking the owner's claim token (below).
+- "sched.lock" fields are written with ``sched.lock`` held. Some are read without it, as in Go,
+  where a stale value only costs a retry (``sched.npidle``, ``sched.runqsize``).
+- G fields are written by whoever owns the G in its current status (see the status table).
+
+The claim token (DESIGN decision 4). Python code between two runtime calls cannot be interrupted,
+so the runtime treats it as Go treats a syscall: when an M switches into a goroutine it puts its P
+into ``mp.psyscall`` (a list of at most one element), and every runtime entry pops it back
+(``exitsyscall``'s fast path, one atomic list operation). Whoever pops the token owns the P: the M
+itself on its way back into the runtime, or, with ``sched.lock`` held, a thread that retakes the P
+(stop-the-world, the runtime's exit, and sysmon). An M whose token was taken finds the list empty
+and goes the slow way (``exitsyscall_slow``). Because the list belongs to the M, no other M's token
+can ever be found in it, so there is no ABA problem; the P's ``status`` stays ``_Prunning`` while
+its M is in user code, as Go's P does while its goroutine runs Go code.
+
+Goroutine stacks are greenlets bound to the thread that first runs them (DESIGN decision 2), so a
+started G carries ``boundm``: only that M may resume it. Anyone else who finds it runnable hands it
+over with ``startlockedm`` (proc.py), exactly as Go does for goroutines locked to a thread.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .os_thread import Note
+
+if TYPE_CHECKING:
+    from .stack import Stack
+
+# G status (runtime2.go:37). Who owns the G and its stack in each status:
+#   _Gidle      just allocated by malg, not initialised; owner: the allocating M.
+#   _Grunnable  on a run queue, a mailbox or being handed over; not running; owner: the queue.
+#   _Grunning   executing on gp.m, which owns it; its M holds a P (possibly as a claim token
+#               while user code runs).
+#   _Gsyscall   reserved for gosched.blocking(); not entered by this core.
+#   _Gwaiting   parked by gopark; whoever parked it (the wait queue) must ready it.
+#   _Gdead      on a free list or being created/destroyed; owner: the P or list holding it.
+_Gidle = 0
+_Grunnable = 1
+_Grunning = 2
+_Gsyscall = 3
+_Gwaiting = 4
+_Gdead = 6
+
+GSTATUS_NAMES = {
+    _Gidle: "idle",
+    _Grunnable: "runnable",
+    _Grunning: "running",
+    _Gsyscall: "syscall",
+    _Gwaiting: "waiting",
+    _Gdead: "dead",
+}
+
+# Legal status transitions, checked by casgstatus (proc.go's casgstatus throws on others).
+LEGAL_TRANSITIONS: dict[int, frozenset[int]] = {
+    _Gidle: frozenset({_Gdead}),
+    _Gdead: frozenset({_Grunnable}),
+    _Grunnable: frozenset({_Grunning}),
+    _Grunning: frozenset({_Gwaiting, _Grunnable, _Gsyscall, _Gdead}),
+    _Gwaiting: frozenset({_Grunnable}),
+    _Gsyscall: frozenset({_Grunning, _Grunnable}),
+}
+
+# P status (runtime2.go:107).
+_Pidle = 0  # on sched.pidle with an empty run queue (runnext may hold nothing either)
+_Prunning = 1  # owned by p.m; only the owner changes the status
+_Psyscall = 2  # reserved for gosched.blocking() hand-offs
+_Pgcstop = 3  # halted by stop-the-world (and before the first procresize)
+_Pdead = 4  # dropped by a GOMAXPROCS shrink; never used again
+
+PSTATUS_NAMES = {
+    _Pidle: "idle",
+    _Prunning: "running",
+    _Psyscall: "syscall",
+    _Pgcstop: "gcstop",
+    _Pdead: "dead",
+}
+
+# Wait reasons (runtime2.go waitReason strings) that this package and its users park with.
+waitReasonZero = ""
+waitReasonSemacquire = "semacquire"
+waitReasonSyncWaitGroupWait = "sync.WaitGroup.Wait"
+waitReasonChanReceive = "chan receive"
+waitReasonChanSend = "chan send"
+waitReasonChanReceiveNilChan = "chan receive (nil chan)"
+waitReasonChanSendNilChan = "chan send (nil chan)"
+waitReasonSelect = "select"
+waitReasonSelectNoCases = "select (no cases)"
+waitReasonSleep = "sleep"
+waitReasonSyncMutexLock = "sync.Mutex.Lock"
+waitReasonSyncRWMutexRLock = "sync.RWMutex.RLock"
+waitReasonSyncRWMutexLock = "sync.RWMutex.Lock"
+waitReasonSyncCondWait = "sync.Cond.Wait"
+waitReasonIOWait = "IO wait"
+
+# Local run queue capacity (len(p.runq) in Go).
+RUNQ_SIZE = 256
+
+# goid cache batch (proc.go _GoidCacheBatch).
+GOID_CACHE_BATCH = 16
+
+
+class G:
+    """A goroutine (runtime2.go g)."""
+
+    __slots__ = (
+        "goid",  # set by newproc1 from the creating P's goid cache; never reused
+        "atomicstatus",  # changed only through casgstatus
+        "stack",  # worker greenlet (stack.Stack) or None; kept across gfput/gfget
+        "boundm",  # M whose thread holds this G's frames; None until it first runs
+        "m",  # M running it; set by execute, cleared by dropg
+        "fn",  # the goroutine's function and arguments; cleared by gdestroy
+        "args",
+        "kwargs",
+        "startpc",  # the function the goroutine started with (for dumps)
+        "gopc",  # (code object, line) of the go statement that created it
+        "parentGoid",
+        "waitreason",  # why it is _Gwaiting; written by gopark before parking
+        "waitsince",  # nanotime when it parked (for dumps)
+        "param",  # value passed to the G by whoever readies it
+        "lockedm",  # M it is locked to by lock_os_thread; owner: the G itself
+        "preempt",
+        "panic",  # exception that escaped the goroutine's function, read by goexit0
+    )
+
+    def __init__(self) -> None:
+        self.goid = 0
+        self.atomicstatus = _Gidle
+        self.stack: Stack | None = None
+        self.boundm: M | None = None
+        self.m: M | None = None
+        self.fn: Callable[..., Any] | None = None
+        self.args: tuple[Any, ...] = ()
+        self.kwargs: dict[str, Any] = {}
+        self.startpc: Callable[..., Any] | None = None
+        self.gopc: tuple[Any, int] | None = None
+        self.parentGoid = 0
+        self.waitreason = waitReasonZero
+        self.waitsince = 0
+        self.param: Any = None
+        self.lockedm: M | None = None
+        self.preempt = False
+        self.panic: BaseException | None = None
+
+    def __repr__(self) -> str:
+        return f"<G {self.goid} {GSTATUS_NAMES.get(self.atomicstatus, self.atomicstatus)}>"
+
+
+class M:
+    """An OS thread that runs goroutines (runtime2.go m)."""
+
+    __slots__ = (
+        "id",  # from sched.mnext under sched.lock
+        "g0",  # the greenlet running schedule() on this thread
+        "curg",  # G running on this M; owner: this M
+        "p",  # P this M owns, or None; owner: this M (or a retaker under sched.lock)
+        "nextp",  # P handed to this M before waking it; written under sched.lock
+        "oldp",  # P this M held when its token was taken (for the exitsyscall slow path)
+        "psyscall",  # claim token: [P] while a goroutine runs user code, else []
+        "thread",  # threading.Thread, or None for m0
+        "spinning",  # looking for work without having found it; nmspinning counts these
+        "blocked",  # parked on its note
+        "park",  # Note the M sleeps on when idle
+        "idle",  # on sched.midle; guarded by sched.lock
+        "lockedidle",  # parked in stoplockedm (counted in nmidlelocked); guarded by sched.lock
+        "mailbox",  # runnable Gs bound to this M, handed over by other Ms; appended under sched.lock
+        "lockedg",  # G locked to this thread by lock_os_thread
+        "lockedExt",  # lock_os_thread nesting count
+        "lockedInt",  # internal lock count (runtime's own use of LockOSThread)
+        "retired",  # a locked G exited on it: it runs only its bound Gs, then its thread ends
+        "nbound",  # live Gs bound to this M (started, not yet dead); owner: this M
+        "freestacks",  # started worker greenlets of this thread with no G; appended by any thread
+        "waitunlockf",  # gopark's unlock function, run by park_m on g0
+        "waitlock",
+        "syscalltick",
+        "tid",  # thread ident, for dumps of running goroutines
+        "exited",  # the thread has finished; guarded by sched.lock
+    )
+
+    def __init__(self) -> None:
+        self.id = -1
+        self.g0: Any = None
+        self.curg: G | None = None
+        self.p: P | None = None
+        self.nextp: P | None = None
+        self.oldp: P | None = None
+        self.psyscall: list[P] = []
+        self.thread: threading.Thread | None = None
+        self.spinning = False
+        self.blocked = False
+        self.park = Note()
+        self.idle = False
+        self.lockedidle = False
+        self.mailbox: collections.deque[G] = collections.deque()
+        self.lockedg: G | None = None
+        self.lockedExt = 0
+        self.lockedInt = 0
+        self.retired = False
+        self.nbound = 0
+        self.freestacks: list[Stack] = []
+        self.waitunlockf: Callable[[G, Any], bool] | None = None
+        self.waitlock: Any = None
+        self.syscalltick = 0
+        self.tid = 0
+        self.exited = False
+
+    def __repr__(self) -> str:
+        return f"<M {self.id}>"
+
+
+class P:
+    """A processor: the right to run goroutines, with its queues (runtime2.go p)."""
+
+    __slots__ = (
+        "id",
+        "status",  # owner M, or sched.lock holder for idle/gcstop/dead Ps
+        "m",  # owning M; changed by acquirep/releasep or a retaker under sched.lock
+        "schedtick",  # incremented on every non-inherited execute
+        "syscalltick",
+        "goidcache",  # next goid to hand out; owner M
+        "goidcacheend",
+        "runq",  # deque of runnable Gs, at most RUNQ_SIZE; owner appends/pops left, stealers remove
+        "runnext",  # [G] or []: the G to run next, inheriting the time slice
+        "gFree",  # dead Gs (with their stacks) for gfget; owner M
+        "timers",  # timer heap (filled by the timers issue)
+    )
+
+    def __init__(self, id: int) -> None:
+        self.id = id
+        self.status = _Pgcstop
+        self.m: M | None = None
+        self.schedtick = 0
+        self.syscalltick = 0
+        self.goidcache = 0
+        self.goidcacheend = 0
+        self.runq: collections.deque[G] = collections.deque()
+        self.runnext: list[G] = []
+        self.gFree: list[G] = []
+        self.timers: list[Any] = []
+
+    def __repr__(self) -> str:
+        return f"<P {self.id} {PSTATUS_NAMES.get(self.status, self.status)}>"
+
+
+class Sched:
+    """Global scheduler state (runtime2.go schedt), plus Go's package-level scheduler globals."""
+
+    __slots__ = (
+        "lock",
+        "goidgen",  # guarded by lock
+        "lastpoll",
+        "midle",  # idle Ms, LIFO; guarded by lock
+        "nmidle",
+        "nmidlelocked",
+        "mnext",
+        "maxmcount",
+        "nmsys",
+        "nmfreed",
+        "pidle",  # idle Ps, LIFO; guarded by lock
+        "npidle",  # read without lock for fast checks
+        "nmspinning",  # guarded by lock
+        "needspinning",
+        "runq",  # global run queue; guarded by lock
+        "gFree_lock",  # guards gFree_stack and gFree_noStack (Go's sched.gFree.lock)
+        "gFree_stack",  # global free Gs with stacks
+        "gFree_noStack",
+        "gcwaiting",  # stop-the-world requested
+        "stopwait",  # Ps still to stop
+        "stopnote",  # the stop-the-world initiator sleeps here
+        "sysmonwait",
+        "worldsema",  # Sema(1) that serialises stop-the-world; parks the waiting G
+        "gomaxprocs",  # Go's global gomaxprocs
+        "ncpu",
+        "mainStarted",
+        "exiting",  # why the runtime is stopping (an ExitReason), or None; guarded by lock
+        "allgs",  # every G ever allocated, in creation order; appended under allglock
+        "allglock",
+        "allm",  # every live M, newest first; guarded by lock
+        "freem",  # Ms whose thread has ended (mexit); guarded by lock
+        "allp",  # Ps by id; replaced only with the world stopped
+        "stealOrder",
+    )
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.gFree_lock = threading.Lock()
+        self.allglock = threading.Lock()
+        self.stopnote = Note()
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the state before schedinit, so that gosched.run can be called again."""
+        self.goidgen = 0
+        self.lastpoll = 0
+        self.midle: list[M] = []
+        self.nmidle = 0
+        self.nmidlelocked = 0
+        self.mnext = 0
+        self.maxmcount = 10000
+        self.nmsys = 0
+        self.nmfreed = 0
+        self.pidle: list[P] = []
+        self.npidle = 0
+        self.nmspinning = 0
+        self.needspinning = 0
+        self.runq: collections.deque[G] = collections.deque()
+        self.gFree_stack: list[G] = []
+        self.gFree_noStack: list[G] = []
+        self.gcwaiting = False
+        self.stopwait = 0
+        self.sysmonwait = False
+        self.gomaxprocs = 0
+        self.ncpu = 1
+        self.mainStarted = False
+        self.exiting: Any = None
+        self.allgs: list[G] = []
+        self.allm: list[M] = []
+        self.freem: list[M] = []
+        self.allp: list[P] = []
+        self.stealOrder = RandomOrder()
+        self.worldsema = Sema(1)
+
+
+class Sema:
+    """A semaphore that parks goroutines: Go's sema.go semaRoot, one per semaphore instead of one
+    per hashed address. ``lock`` guards both fields; sema.py holds the operations."""
+
+    __slots__ = ("lock", "count", "waiters")
+
+    def __init__(self, count: int = 0) -> None:
+        self.lock = threading.Lock()
+        self.count = count
+        self.waiters: collections.deque[G] = collections.deque()
+
+
+class RandomOrder:
+    """Visits every P once in a pseudo-random order (proc.go randomOrder).
+
+    reset(n) keeps every i in 1..n coprime with n; start(r) walks from r % n with a stride
+    chosen by r.
+    """
+
+    __slots__ = ("count", "coprimes")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.coprimes: list[int] = []
+
+    def reset(self, count: int) -> None:
+        import math
+
+        self.count = count
+        self.coprimes = [i for i in range(1, count + 1) if math.gcd(i, count) == 1]
+
+    def start(self, r: int) -> list[int]:
+        count = self.count
+        pos = r % count
+        inc = self.coprimes[r // count % len(self.coprimes)]
+        order = []
+        for _ in range(count):
+            order.append(pos)
+            pos = (pos + inc) % count
+        return order
+
+
+# The one scheduler of this process, as Go's `sched` is one global. schedinit resets it.
+sched = Sched()

@@ -1,0 +1,132 @@
+"""Goroutine dumps in Go's format. Follows go/src/runtime/traceback.go (goroutineheader,
+traceback, printcreatedby).
+
+    goroutine 7 [chan receive, locked to thread]:
+    __main__.worker(...)
+    	/path/to/script.py:12
+    created by __main__.main in goroutine 1
+    	/path/to/script.py:20
+
+Frames are listed innermost first, as Go prints them. The runtime's own frames are left out, as
+Go leaves out runtime frames unless GOTRACEBACK=system: everything in gosched._runtime, the
+command line's wrapper and runpy. Frames of the public gosched modules stay, as Go shows
+sync.(*WaitGroup).Wait.
+
+Where the frames come from: a parked or runnable-but-started G from its greenlet's gr_frame
+(readable from any thread); a running G from its thread's current frame
+(sys._current_frames), or the caller's frame when it dumps itself; an unstarted G shows its
+function's first line. The frames of a G running on another thread are a snapshot of a moving
+target, as in Go.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from types import CodeType, FrameType
+from typing import Any
+
+from .runtime2 import GSTATUS_NAMES, G, _Gdead, _Grunning, _Gwaiting
+
+_HIDDEN = ("gosched._runtime", "gosched.cli", "runpy", "greenlet")
+
+_NS_PER_MINUTE = 60 * 1_000_000_000
+
+
+def _hidden(modname: str) -> bool:
+    return modname.startswith(_HIDDEN)
+
+
+def _qualname(code: CodeType) -> str:
+    return getattr(code, "co_qualname", code.co_name)
+
+
+def _modname_for_file(filename: str) -> str:
+    for name, mod in list(sys.modules.items()):
+        if getattr(mod, "__file__", None) == filename:
+            return name
+    return filename.rsplit("/", 1)[-1].removesuffix(".py")
+
+
+def _frameline(modname: str, code: CodeType) -> str:
+    args = "(...)" if code.co_argcount or code.co_kwonlyargcount else "()"
+    return f"{modname}.{_qualname(code)}{args}"
+
+
+def _walk(f: FrameType | None) -> list[str]:
+    out = []
+    while f is not None:
+        modname = f.f_globals.get("__name__", "?")
+        if not _hidden(modname):
+            out.append(_frameline(modname, f.f_code))
+            out.append(f"\t{f.f_code.co_filename}:{f.f_lineno}")
+        f = f.f_back
+    return out
+
+
+def goroutineheader(gp: G, now: int) -> str:
+    status = gp.atomicstatus
+    if status == _Gwaiting and gp.waitreason:
+        s = gp.waitreason
+    else:
+        s = GSTATUS_NAMES.get(status, str(status))
+    if status == _Gwaiting and gp.waitsince:
+        minutes = (now - gp.waitsince) // _NS_PER_MINUTE
+        if minutes >= 1:
+            s += f", {minutes} minutes"
+    if gp.lockedm is not None:
+        s += ", locked to thread"
+    return f"goroutine {gp.goid} [{s}]:"
+
+
+def _frames(gp: G, self_frame: FrameType | None) -> list[str]:
+    st = gp.stack
+    if gp.atomicstatus == _Grunning:
+        mp = gp.m
+        if mp is not None and mp.tid == threading.get_ident():
+            return _walk(self_frame)
+        if mp is not None:
+            return _walk(sys._current_frames().get(mp.tid))
+        return []
+    if gp.boundm is not None and st is not None and not st.dead:
+        return _walk(st.gr_frame)
+    return _entry(gp.startpc)
+
+
+def _entry(fn: Any) -> list[str]:
+    """The first line of a goroutine that has not started."""
+    if fn is None:
+        return []
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return [f"{getattr(fn, '__qualname__', repr(fn))}(...)"]
+    modname = getattr(fn, "__module__", None) or _modname_for_file(code.co_filename)
+    return [_frameline(modname, code), f"\t{code.co_filename}:{code.co_firstlineno}"]
+
+
+def _createdby(gp: G) -> list[str]:
+    if gp.gopc is None:
+        return []
+    code, line = gp.gopc
+    modname = _modname_for_file(code.co_filename)
+    return [
+        f"created by {modname}.{_qualname(code)} in goroutine {gp.parentGoid}",
+        f"\t{code.co_filename}:{line}",
+    ]
+
+
+def goroutine_traceback(gp: G, now: int, self_frame: FrameType | None = None) -> str:
+    lines = [goroutineheader(gp, now)]
+    lines += _frames(gp, self_frame)
+    lines += _createdby(gp)
+    return "\n".join(lines)
+
+
+def dumpall(gs: list[G], self_frame: FrameType | None = None) -> str:
+    """Every live goroutine in gs, blank lines between them (Go's tracebackothers order)."""
+    import time
+
+    now = time.monotonic_ns()
+    return "\n\n".join(
+        goroutine_traceback(gp, now, self_frame) for gp in gs if gp.atomicstatus != _Gdead
+    ) + "\n"
