@@ -21,8 +21,7 @@ def _running() -> None:
 def stack() -> str:
     """Every goroutine in Go's dump format, the calling goroutine first."""
     _running()
-    with sched.allglock:
-        gs = list(sched.allgs)
+    gs = list(sched.allgs)
     try:
         mp = _proc.getm("debug.stack")
         me = mp.curg
@@ -57,8 +56,7 @@ def snapshot() -> dict[str, Any]:
     """
     _running()
     with sched.lock:
-        with sched.allglock:
-            gs = list(sched.allgs)
+        gs = list(sched.allgs)
         with sched.gFree_lock:
             gfree_stack = len(sched.gFree_stack)
             gfree_nostack = len(sched.gFree_noStack)

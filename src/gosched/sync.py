@@ -34,7 +34,9 @@ class WaitGroup:
 
     def add(self, delta: int = 1) -> None:
         """Add delta (may be negative) to the counter; at zero, release every waiter."""
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             v = self._v + delta
             if v < 0:
                 raise RuntimePanic("sync: negative WaitGroup counter")
@@ -45,6 +47,8 @@ class WaitGroup:
             if v > 0 or w == 0:
                 return
             self._w = 0
+        finally:
+            lock.release()
         mp = _proc.getm("WaitGroup.add")
         _proc.exitsyscall(mp)
         try:
@@ -55,15 +59,26 @@ class WaitGroup:
 
     def done(self) -> None:
         """Decrement the counter by one."""
+        lock = self._lock
+        lock.acquire()
+        v = self._v - 1
+        if v > 0:
+            self._v = v
+            lock.release()
+            return
+        lock.release()
         self.add(-1)
 
     def wait(self) -> None:
         """Block until the counter is zero."""
         mp = _proc.getm("WaitGroup.wait")
-        with self._lock:
-            if self._v == 0:
-                return
-            self._w += 1
+        lock = self._lock
+        lock.acquire()
+        if self._v == 0:
+            lock.release()
+            return
+        self._w += 1
+        lock.release()
         _proc.exitsyscall(mp)
         try:
             semacquire(mp, self._sema, waitReasonSyncWaitGroupWait)

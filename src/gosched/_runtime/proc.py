@@ -49,6 +49,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from types import CodeType
 from typing import Any, NoReturn
 
 from greenlet import GreenletExit, getcurrent
@@ -59,15 +60,16 @@ from .panic import Deadlock, ExitReason, FatalError, GoexitUnwind, add_note, thr
 from .runq import (
     _stealable,
     globrunqget,
-    globrunqput,
     globrunqputhead,
     runqempty,
     runqget,
     runqput,
+    runqputslow,
     runqsteal,
 )
 from .runtime2 import (
     GOID_CACHE_BATCH,
+    RUNQ_SIZE,
     GSTATUS_NAMES,
     LEGAL_TRANSITIONS,
     G,
@@ -87,6 +89,7 @@ from .runtime2 import (
 )
 
 nanotime = time.monotonic_ns
+_getframe = sys._getframe
 
 # How many GreenletExit throws a goroutine gets at shutdown before we give up on it (it keeps
 # catching GreenletExit and parking again).
@@ -367,8 +370,7 @@ def malg() -> G:
     """A new G, _Gidle -> _Gdead, added to allgs. Its stack is made by the M that first runs it."""
     newg = G()
     casgstatus(newg, _Gidle, _Gdead)
-    with sched.allglock:
-        sched.allgs.append(newg)
+    sched.allgs.append(newg)  # atomic; readers copy the list
     return newg
 
 
@@ -377,7 +379,8 @@ def newproc1(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     callergp: G | None,
-    gopc: tuple[Any, int] | None,
+    gocode: CodeType | None,
+    gopc: int,
     pp: P,
 ) -> G:
     """A runnable G for fn, with a fresh goid from pp's cache. pp's owner only."""
@@ -389,21 +392,30 @@ def newproc1(
     newg.args = args
     newg.kwargs = kwargs
     newg.startpc = fn
+    newg.gocode = gocode
     newg.gopc = gopc
     newg.parentGoid = callergp.goid if callergp is not None else 0
     if pp.goidcache == pp.goidcacheend:
-        with sched.lock:
-            sched.goidgen += GOID_CACHE_BATCH
-            pp.goidcache = sched.goidgen - (GOID_CACHE_BATCH - 1)
-        pp.goidcacheend = pp.goidcache + GOID_CACHE_BATCH
+        _goidrefill(pp)
     newg.goid = pp.goidcache
     pp.goidcache += 1
     casgstatus(newg, _Gdead, _Grunnable)
     return newg
 
 
+def _goidrefill(pp: P) -> None:
+    """Take the next batch of 16 goids for pp (Go's goidcache)."""
+    with sched.lock:
+        sched.goidgen += GOID_CACHE_BATCH
+        pp.goidcache = sched.goidgen - (GOID_CACHE_BATCH - 1)
+    pp.goidcacheend = pp.goidcache + GOID_CACHE_BATCH
+
+
 def go(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
-    """Start fn(*args, **kwargs) in a new goroutine (the go statement, Go's newproc)."""
+    """Start fn(*args, **kwargs) in a new goroutine (the go statement, Go's newproc).
+
+    The hottest path of the runtime: newproc1 and runqput(next=True) are inlined here.
+    """
     if not callable(fn):
         raise TypeError("go of nil func value")
     try:
@@ -414,11 +426,45 @@ def go(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         pp = mp.psyscall.pop()
     except IndexError:
         pp = exitsyscall_slow(mp)
-    f = sys._getframe(1)
-    newg = newproc1(fn, args, kwargs, mp.curg, (f.f_code, f.f_lineno), pp)
-    runqput(pp, newg, True)
-    if sched.mainStarted:
-        wakep()
+    gfree = pp.gFree
+    if gfree:
+        newg = gfree.pop()
+    elif sched.gFree_stack or sched.gFree_noStack:
+        newg = gfget(pp) or malg()
+    else:
+        newg = malg()
+    f = _getframe(1)
+    newg.gocode = f.f_code
+    newg.gopc = f.f_lasti  # f_lineno costs 4x more; traceback.py maps the offset to a line
+    newg.fn = newg.startpc = fn
+    newg.args = args
+    newg.kwargs = kwargs or _NOKW  # an empty dict per goroutine only feeds the cyclic GC
+    newg.parentGoid = mp.curg.goid  # type: ignore[union-attr]
+    if pp.goidcache == pp.goidcacheend:
+        _goidrefill(pp)
+    newg.goid = pp.goidcache
+    pp.goidcache += 1
+    casgstatus(newg, _Gdead, _Grunnable)
+    slot = pp.runnext
+    if slot:
+        try:
+            old = slot.pop()
+        except IndexError:
+            old = None
+        slot.append(newg)
+        if old is not None:
+            q = pp.runq
+            if len(q) < RUNQ_SIZE:
+                q.append(old)
+            else:
+                runqputslow(pp, old)
+    else:
+        slot.append(newg)
+    if not sched.nmspinning:  # wakep's first checks, inlined
+        if sched.npidle:
+            wakep()
+        else:
+            sched.needspinning = 1
     mp.psyscall.append(pp)
 
 
@@ -430,7 +476,7 @@ def newproc(
     mp = getm("go")
     pp = exitsyscall(mp)
     f = sys._getframe(depth + 1)
-    newg = newproc1(fn, args, kwargs, mp.curg, (f.f_code, f.f_lineno), pp)
+    newg = newproc1(fn, args, kwargs or _NOKW, mp.curg, f.f_code, f.f_lasti, pp)
     runqput(pp, newg, True)
     if sched.mainStarted:
         wakep()
@@ -444,14 +490,18 @@ def gfput(pp: P, gp: G) -> None:
     gfree = pp.gFree
     gfree.append(gp)
     if len(gfree) >= 64:
-        stackq = []
-        nostackq = []
-        while len(gfree) >= 32:
-            g = gfree.pop()
-            (nostackq if g.stack is None else stackq).append(g)
-        with sched.gFree_lock:
-            sched.gFree_stack.extend(stackq)
-            sched.gFree_noStack.extend(nostackq)
+        _gfputslow(gfree)
+
+
+def _gfputslow(gfree: list[G]) -> None:
+    stackq = []
+    nostackq = []
+    while len(gfree) >= 32:
+        g = gfree.pop()
+        (nostackq if g.stack is None else stackq).append(g)
+    with sched.gFree_lock:
+        sched.gFree_stack.extend(stackq)
+        sched.gFree_noStack.extend(nostackq)
 
 
 def gfget(pp: P) -> G | None:
@@ -483,13 +533,25 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
 
     Exceptions escaping the function are panics: recorded on the G for goexit0, which stops the
     runtime. GreenletExit during shutdown means the goroutine is being killed; the stack ends.
+
+    The goexit fast path. When a goroutine's function returns, its stack is free. If the next G
+    this P would run has never started, this stack runs it directly: goexit0's work (gdestroy,
+    gfput), then findRunnable's first steps (runnext, then the local queue, only when no fairness
+    tick is due), then execute, all in the order g0 would do them, minus the two switches
+    through g0 that would end in this same stack anyway (gfget hands a free stack to an
+    unstarted G). Everything else (a started G next, the fairness tick, a mailbox, a locked or
+    retired M, a panic, stop-the-world, shutdown) goes through g0.
     """
     mp: M = gp.m  # type: ignore[assignment]
     psyscall = mp.psyscall
     while True:
         try:
             psyscall.append(mp.p)  # type: ignore[arg-type]
-            gp.fn(*gp.args, **gp.kwargs)  # type: ignore[misc]
+            kw = gp.kwargs
+            if kw:
+                gp.fn(*gp.args, **kw)  # type: ignore[misc]
+            else:
+                gp.fn(*gp.args)  # type: ignore[misc]
         except GoexitUnwind:
             pass
         except GreenletExit:
@@ -504,47 +566,106 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
                 exitsyscall_slow(mp)
             except GreenletExit:
                 return (gkilled_m, gp)
-        gp = _stack.mcall(mp, goexit0, gp)
+        if gp.panic is not None or gp.lockedm is not None:
+            gp = _stack.mcall(mp, goexit0, gp)
+            continue
+        pp: P = mp.p  # type: ignore[assignment]
+        gdestroy(mp, gp)
+        nxt = None
+        inherit = False
+        if (
+            pp.schedtick % 61
+            and mp.lockedg is None
+            and not mp.retired
+            and not mp.mailbox
+            and not sched.gcwaiting
+            and sched.exiting is None
+        ):
+            slot = pp.runnext
+            if slot:
+                if slot[0].boundm is None:
+                    try:
+                        nxt = slot.pop()
+                        inherit = True
+                    except IndexError:  # stolen since we looked
+                        pass
+            else:
+                q = pp.runq
+                if q and q[0].boundm is None:
+                    try:
+                        nxt = q.popleft()
+                    except IndexError:
+                        pass
+                    if nxt is not None and nxt.boundm is not None:
+                        # A stealer took the head since we looked and this one has started:
+                        # g0 runs it first, as findRunnable would have.
+                        mp.mailbox.appendleft(nxt)
+                        nxt = None
+        if nxt is None:
+            gfput(pp, gp)
+            gp = _stack.mcall(mp, schedule_m, gp)
+            continue
+        # Hand this stack over, then execute(nxt, inherit) on it.
+        st = gp.stack
+        gp.stack = None
+        gfput(pp, gp)
+        mp.curg = nxt
+        nxt.m = mp
+        casgstatus(nxt, _Grunnable, _Grunning)
+        nxt.preempt = False
+        if not inherit:
+            pp.schedtick += 1
+        nxt.stack = st
+        nxt.boundm = mp
+        mp.nbound += 1
+        gp = nxt
 
 
 def goexit0(mp: M, gp: G) -> None:
-    """On g0: the goroutine's function has returned (Go's goexit0/gdestroy)."""
-    pp = mp.p
-    assert pp is not None
+    """On g0: the goroutine's function has returned (Go's goexit0: gdestroy, then gfput)."""
     panic = gp.panic
-    goid = gp.goid
-    locked = gp.lockedm is not None
+    gdestroy(mp, gp)
+    gfput(mp.p, gp)  # type: ignore[arg-type]
+    if panic is not None:
+        add_note(panic, f"goroutine {gp.goid} [running]")
+        startexit(ExitReason(ExitReason.PANIC, exc=panic, goid=gp.goid))
+
+
+def gdestroy(mp: M, gp: G) -> None:
+    """Go's field resets and dropg for a G whose function returned. Owner: mp, holding its P."""
     casgstatus(gp, _Grunning, _Gdead)
     gp.m = None
-    if locked:
-        gp.lockedm = None
-        mp.lockedg = None
-    gp.preempt = False
-    gp.panic = None
-    gp.waitreason = ""
-    gp.param = None
-    gp.fn = None
-    gp.startpc = None
+    mp.curg = None  # dropg
+    gp.fn = gp.startpc = None
     gp.args = ()
     gp.kwargs = _NOKW
     gp.boundm = None
     mp.nbound -= 1
-    mp.curg = None
-    if locked:
-        # Go kills a thread whose locked goroutine exits: it may be in an unusual state. The M
-        # retires: it gives up its P, runs only Gs already bound to it, and then ends.
-        if mp.lockedInt != 0:
-            throw("exited a goroutine internally locked to the OS thread")
-        mp.lockedExt = 0
-        mp.retired = True
-        st = gp.stack
-        gp.stack = None
-        if st is not None and not st.dead:
-            _stack.kill(st, GreenletExit())
-    gfput(pp, gp)
-    if panic is not None:
-        add_note(panic, f"goroutine {goid} [running]")
-        startexit(ExitReason(ExitReason.PANIC, exc=panic, goid=goid))
+    gp.panic = None
+    if gp.param is not None or gp.waitreason:
+        gp.param = None
+        gp.waitreason = ""
+    if gp.lockedm is not None:
+        _goexit_locked(mp, gp)
+
+
+def schedule_m(mp: M, gp: G) -> None:
+    """On g0: nothing to do but schedule (gp already went through gdestroy and gfput)."""
+
+
+def _goexit_locked(mp: M, gp: G) -> None:
+    """gp exits while locked to mp. Go kills such a thread, which may be in an unusual state.
+    The M retires: it gives up its P, runs only Gs already bound to it, and then ends."""
+    if mp.lockedInt != 0:
+        throw("exited a goroutine internally locked to the OS thread")
+    gp.lockedm = None
+    mp.lockedg = None
+    mp.lockedExt = 0
+    mp.retired = True
+    st = gp.stack
+    gp.stack = None
+    if st is not None and not st.dead:
+        _stack.kill(st, GreenletExit())
 
 
 def gkilled_m(mp: M, gp: G) -> None:
@@ -577,7 +698,6 @@ def gopark(mp: M, unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: s
     mp.waitlock = lock
     mp.waitunlockf = unlockf
     gp.waitreason = reason
-    gp.waitsince = nanotime()
     _stack.mcall(mp, park_m, gp)
 
 
@@ -618,8 +738,12 @@ def Gosched() -> None:
 
 def gosched_m(mp: M, gp: G) -> None:
     casgstatus(gp, _Grunning, _Grunnable)
-    dropg(mp, gp)
-    globrunqput(gp)
+    mp.curg = None
+    gp.m = None
+    lock = sched.lock
+    lock.acquire()
+    sched.runq.append(gp)
+    lock.release()
     wakep()
 
 
@@ -654,7 +778,13 @@ def mstart(mp: M) -> None:
 
 
 def schedule(mp: M) -> None:
-    """One round of the scheduler after another, until the runtime stops or mp must end."""
+    """One round of the scheduler after another, until the runtime stops or mp must end.
+
+    The common case, a G in runnext or the local queue with no fairness tick, no mailbox and no
+    stop-the-world, is findRunnable's first steps inlined; so is execute, whose only caller
+    this is.
+    """
+    gogo = _stack.gogo
     while True:
         if sched.exiting is not None:
             return
@@ -666,45 +796,73 @@ def schedule(mp: M) -> None:
                     return
                 continue
             inherit = False
-        elif mp.p is None:
-            stopm(mp)
-            continue
         else:
-            found = findRunnable(mp)
-            if found is None:
+            pp = mp.p
+            if pp is None:
+                stopm(mp)
                 continue
-            gp, inherit = found
-            if mp.spinning:
-                resetspinning(mp)
+            gp = None
+            if pp.schedtick % 61 and not sched.gcwaiting and not mp.mailbox:
+                slot = pp.runnext
+                if slot:
+                    try:
+                        gp = slot.pop()
+                        inherit = True
+                    except IndexError:
+                        pass
+                if gp is None:
+                    q = pp.runq
+                    if q:
+                        try:
+                            gp = q.popleft()
+                            inherit = False
+                        except IndexError:
+                            pass
+            if gp is None:
+                found = findRunnable(mp)
+                if found is None:
+                    continue
+                gp, inherit = found
+                if mp.spinning:
+                    resetspinning(mp)
             bm = gp.boundm
             if bm is not None and bm is not mp:
                 startlockedm(mp, gp)
                 continue
-        nxt: G | None = gp
-        while nxt is not None:
-            fn, arg = execute(mp, nxt, inherit)
+        while True:
+            # execute(gp, inherit) + gogo
+            mp.curg = gp
+            gp.m = mp
+            casgstatus(gp, _Grunnable, _Grunning)
+            gp.preempt = False
+            if not inherit:
+                mp.p.schedtick += 1  # type: ignore[union-attr]
+            st = gp.stack
+            if gp.boundm is None:
+                if st is None:
+                    # Borrow the idle stack of the G freed last on this P: when many goroutines
+                    # exist before any finishes they have none, and the finished ones leave
+                    # theirs on the free list.
+                    gfree = mp.p.gFree  # type: ignore[union-attr]
+                    if gfree:
+                        st = gfree[-1].stack
+                        if st is not None and st.m is mp:
+                            gfree[-1].stack = None
+                            gp.stack = st
+                        else:
+                            st = stackget(mp, gp)
+                    else:
+                        st = stackget(mp, gp)
+                elif st.m is not mp or st.dead:
+                    st = stackget(mp, gp)
+                gp.boundm = mp
+                mp.nbound += 1
+            fn, arg = gogo(st, gp)
             nxt = fn(mp, arg)
+            if nxt is None:
+                break
+            gp = nxt
             inherit = True
-
-
-def execute(mp: M, gp: G, inheritTime: bool) -> _stack.MCallRequest:
-    """Run gp on mp until it comes back with an mcall request (Go's execute + gogo)."""
-    mp.curg = gp
-    gp.m = mp
-    casgstatus(gp, _Grunnable, _Grunning)
-    gp.waitsince = 0
-    gp.preempt = False
-    if not inheritTime:
-        mp.p.schedtick += 1  # type: ignore[union-attr]
-    if gp.boundm is None:
-        st = gp.stack
-        if st is None or st.m is not mp or st.dead:
-            st = stackget(mp, gp)
-        gp.boundm = mp
-        mp.nbound += 1
-    else:
-        st = gp.stack
-    return _stack.gogo(st, gp)
 
 
 def stackget(mp: M, gp: G) -> _stack.Stack:
@@ -721,6 +879,17 @@ def stackget(mp: M, gp: G) -> _stack.Stack:
         if not cand.dead:
             st = cand
             break
+    if st is None:
+        # Borrow the idle stack of a free G on our P: when many goroutines are created before
+        # any finishes, they have no stacks, while the ones that finished leave theirs on the
+        # free list. The most recently freed G sits on top, so a short look suffices.
+        gfree = mp.p.gFree  # type: ignore[union-attr]
+        for i in range(len(gfree) - 1, max(len(gfree) - 9, -1), -1):
+            cand = gfree[i].stack
+            if cand is not None and cand.m is mp and not cand.dead:
+                gfree[i].stack = None
+                st = cand
+                break
     if st is None:
         st = _stack.newstack(goroutine_body, mp)
     gp.stack = st
@@ -1154,9 +1323,7 @@ def mexit(mp: M) -> None:
 
 def killstacks(mp: M) -> None:
     """On mp's g0: end every live stack of mp's thread, running goroutines' finally blocks."""
-    with sched.allglock:
-        gs = list(sched.allgs)
-    for gp in gs:
+    for gp in list(sched.allgs):
         st = gp.stack
         if st is not None and st.m is mp:
             _killstack(st)
@@ -1299,8 +1466,7 @@ def checkdead() -> None:
         )
         return
     waiting = 0
-    with sched.allglock:
-        gs = list(sched.allgs)
+    gs = list(sched.allgs)
     for gp in gs:
         s = gp.atomicstatus
         if s == _Gwaiting:
@@ -1383,7 +1549,7 @@ def run(
         mp = schedinit(gomaxprocs)
         pp = mp.p
         assert pp is not None
-        gp = newproc1(runtime_main, (main, args, kwargs), _NOKW, None, None, pp)
+        gp = newproc1(runtime_main, (main, args, kwargs), _NOKW, None, None, 0, pp)
         runqput(pp, gp, True)
         try:
             mstart(mp)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import collections
 import threading
 from collections.abc import Callable
+from types import CodeType
 from typing import TYPE_CHECKING, Any
 
 from .os_thread import Note
@@ -122,7 +123,8 @@ class G:
         "args",
         "kwargs",
         "startpc",  # the function the goroutine started with (for dumps)
-        "gopc",  # (code object, line) of the go statement that created it
+        "gocode",  # code object of the function whose go statement created it (None: runtime)
+        "gopc",  # bytecode offset (f_lasti) of that go statement, Go's gopc
         "parentGoid",
         "waitreason",  # why it is _Gwaiting; written by gopark before parking
         "waitsince",  # nanotime when it parked (for dumps)
@@ -142,7 +144,8 @@ class G:
         self.args: tuple[Any, ...] = ()
         self.kwargs: dict[str, Any] = {}
         self.startpc: Callable[..., Any] | None = None
-        self.gopc: tuple[Any, int] | None = None
+        self.gocode: CodeType | None = None
+        self.gopc = 0
         self.parentGoid = 0
         self.waitreason = waitReasonZero
         self.waitsince = 0
@@ -282,8 +285,8 @@ class Sched:
         "ncpu",
         "mainStarted",
         "exiting",  # why the runtime is stopping (an ExitReason), or None; guarded by lock
-        "allgs",  # every G ever allocated, in creation order; appended under allglock
-        "allglock",
+        "allgs",  # every G ever allocated, in creation order; list.append is atomic, readers copy
+        "allglock",  # guards nothing on the hot path; kept for multi-step readers
         "allm",  # every live M, newest first; guarded by lock
         "freem",  # Ms whose thread has ended (mexit); guarded by lock
         "allp",  # Ps by id; replaced only with the world stopped

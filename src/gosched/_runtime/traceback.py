@@ -104,10 +104,19 @@ def _entry(fn: Any) -> list[str]:
     return [_frameline(modname, code), f"\t{code.co_filename}:{code.co_firstlineno}"]
 
 
+def line_of(code: CodeType, lasti: int) -> int:
+    """The source line of bytecode offset lasti (what f_lineno computes, done only for dumps)."""
+    for start, end, line in code.co_lines():
+        if start <= lasti < end and line is not None:
+            return line
+    return code.co_firstlineno
+
+
 def _createdby(gp: G) -> list[str]:
-    if gp.gopc is None:
+    code = gp.gocode
+    if code is None:
         return []
-    code, line = gp.gopc
+    line = line_of(code, gp.gopc)
     modname = _modname_for_file(code.co_filename)
     return [
         f"created by {modname}.{_qualname(code)} in goroutine {gp.parentGoid}",
