@@ -490,15 +490,28 @@ def gfput(pp: P, gp: G) -> None:
     gfree = pp.gFree
     gfree.append(gp)
     if len(gfree) >= 64:
-        _gfputslow(gfree)
+        _gfputslow(pp)
 
 
-def _gfputslow(gfree: list[G]) -> None:
+def _gfputslow(pp: P) -> None:
+    """pp's free list reached 64: move Gs to the global lists until fewer than 32 remain.
+
+    A stack can only ever run on its own M (DESIGN decision 2), so a moved G leaves the stack
+    of this M behind in the M's stack cache, where the next G this M starts will find it; on
+    the global lists it would be of no use to any other M.
+    """
+    gfree = pp.gFree
+    mp = pp.m
     stackq = []
     nostackq = []
     while len(gfree) >= 32:
         g = gfree.pop()
-        (nostackq if g.stack is None else stackq).append(g)
+        st = g.stack
+        if st is not None and mp is not None and st.m is mp:
+            g.stack = None
+            mp.freestacks.append(st)
+            st = None
+        (nostackq if st is None else stackq).append(g)
     with sched.gFree_lock:
         sched.gFree_stack.extend(stackq)
         sched.gFree_noStack.extend(nostackq)

@@ -1,0 +1,146 @@
+"""The worker side of the gosched benchmark suite: what runs inside each measured subprocess.
+
+Every benchmark is one file, ``benchmarks/<name>.py``, that defines its peers (gosched and the
+libraries it is compared with, each doing the same job) and ends with::
+
+    if __name__ == "__main__":
+        raise SystemExit(
+            _harness.main(__doc__, unit=UNIT, default_n=DEFAULT_N, peers=PEERS, targets=TARGETS)
+        )
+
+``gosched bench`` (``src/gosched/_bench.py``) never imports a benchmark file. It talks to it
+through this small command line, so that each measurement starts from a fresh interpreter and
+imports only what its own peer needs:
+
+``python benchmarks/<name>.py describe``
+    prints one JSON object: summary, doc, unit, default_n, targets, and the peers in table order
+    (name, description, requires, available, versions).
+
+``python benchmarks/<name>.py run PEER N``
+    runs PEER once with N operations and prints one JSON object on its last stdout line:
+    ``{"peer": ..., "n": N, "seconds": elapsed}``. A peer whose library is missing exits 3.
+
+A peer function takes N and returns the elapsed seconds of its timed region, measured with
+``time.perf_counter``. The timed region covers the job itself (spawning, running, waiting) and
+leaves out the framework's one-off setup and teardown (``gosched.run``, an event loop, gevent's
+hub), which every peer pays once per program rather than once per task.
+
+This module is imported by the benchmark files only, with their directory first on sys.path
+(as Python sets it when it runs a script); it must not import gosched or any peer library.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import json
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+# Exit code of a "run" whose peer library is not importable.
+EXIT_NOT_INSTALLED = 3
+
+
+@dataclass(frozen=True)
+class Peer:
+    """One implementation of a benchmark's job.
+
+    fn(n) does the job n times and returns the elapsed seconds of the timed region. requires
+    names the top-level modules that must be importable for the peer to run; the peer imports
+    them itself, inside fn, so that describing the suite imports none of them.
+    """
+
+    name: str
+    fn: Callable[[int], float]
+    description: str
+    requires: tuple[str, ...] = field(default=())
+
+    def missing(self) -> list[str]:
+        """The required modules that cannot be imported here."""
+        return [m for m in self.requires if importlib.util.find_spec(m) is None]
+
+
+class Countdown:
+    """The minimal shared counter a task decrements to say it ran.
+
+    The peers that have no WaitGroup of their own give each task ``countdown.done`` as its
+    body, so every peer runs a bound-method call per task, as gosched's ``wg.done`` is.
+    """
+
+    __slots__ = ("n",)
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def done(self) -> None:
+        self.n -= 1
+
+    def check(self) -> None:
+        """Raise if some task did not run: a peer that skips work must not look fast."""
+        if self.n != 0:
+            raise AssertionError(f"{self.n} tasks did not run")
+
+
+def _version(module: str) -> str | None:
+    try:
+        return importlib.metadata.version(module)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def describe(
+    doc: str, *, unit: str, default_n: int, peers: Sequence[Peer], targets: Mapping[str, object]
+) -> dict[str, object]:
+    """The JSON-able description of a benchmark that ``gosched bench`` reads."""
+    text = doc.strip()
+    return {
+        "summary": text.splitlines()[0] if text else "",
+        "doc": text,
+        "unit": unit,
+        "default_n": default_n,
+        "targets": dict(targets),
+        "peers": [
+            {
+                "name": p.name,
+                "description": p.description,
+                "requires": list(p.requires),
+                "available": not p.missing(),
+                "versions": {m: _version(m) for m in p.requires},
+            }
+            for p in peers
+        ],
+    }
+
+
+def main(
+    doc: str | None,
+    *,
+    unit: str,
+    default_n: int,
+    peers: Sequence[Peer],
+    targets: Mapping[str, object],
+    argv: Sequence[str] | None = None,
+) -> int:
+    """The benchmark file's command line: ``describe`` or ``run PEER N`` (see module doc)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    by_name = {p.name: p for p in peers}
+    if args == ["describe"]:
+        print(
+            json.dumps(
+                describe(doc or "", unit=unit, default_n=default_n, peers=peers, targets=targets)
+            )
+        )
+        return 0
+    if len(args) == 3 and args[0] == "run" and args[1] in by_name and args[2].isdigit():
+        peer, n = by_name[args[1]], int(args[2])
+        missing = peer.missing()
+        if missing:
+            print(f"{peer.name}: not installed: {', '.join(missing)}", file=sys.stderr)
+            return EXIT_NOT_INSTALLED
+        seconds = peer.fn(n)
+        print(json.dumps({"peer": peer.name, "n": n, "seconds": seconds}))
+        return 0
+    names = "|".join(by_name)
+    print(f"usage: {sys.argv[0]} describe | run {{{names}}} N", file=sys.stderr)
+    return 2

@@ -1,0 +1,778 @@
+"""The lifecycle contract of gosched.run and goroutines (API.md, "Package and entry points" and
+"Goroutines and the scheduler"): arguments and results, re-entry, killing the rest at main's
+return, panics, goexit, deadlock reports and the goroutine count, observed through the public API.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+import gosched
+from gosched._runtime.stack import Stack
+from gosched.sync import WaitGroup
+
+PROCS = [1, 2, 4]
+
+ALREADY_RUNNING = "already running"
+
+
+def _here() -> int:
+    """The caller's current line: ``line = _here() + 1`` names the next source line."""
+    return sys._getframe(1).f_lineno
+
+
+def _m_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("gosched-M")]
+
+
+def _stacks() -> list[Stack]:
+    """Every goroutine stack (greenlet) object still reachable, dead or alive."""
+    gc.collect()
+    return [o for o in gc.get_objects() if isinstance(o, Stack)]
+
+
+def _blocker() -> WaitGroup:
+    """A WaitGroup that nobody finishes: wait() on it parks forever."""
+    wg = WaitGroup()
+    wg.add(1)
+    return wg
+
+
+# --- Go's goroutine dump format (facts sheet, section 18) -----------------------------------
+
+_HEADER = re.compile(r"goroutine (\d+) \[([^\]]+)\]:")
+_FRAME = re.compile(r"(\S+)\((?:\.\.\.)?\)")
+_CREATED = re.compile(r"created by (\S+) in goroutine (\d+)")
+_FILELINE = re.compile(r"\t(.+):(\d+)")
+
+
+@dataclass
+class DumpedG:
+    reason: str
+    frames: list[tuple[str, str, int]]  # (module.func, file, line), innermost first
+    created: tuple[str, int, str, int] | None  # (module.func, parent goid, file, line)
+
+
+def parse_dump(dump: str) -> dict[int, DumpedG]:
+    """Check that dump is in Go's format and return its goroutines by goid."""
+    assert dump.strip(), "empty goroutine dump"
+    out: dict[int, DumpedG] = {}
+    for block in dump.rstrip("\n").split("\n\n"):
+        lines = block.split("\n")
+        header = _HEADER.fullmatch(lines[0])
+        assert header, f"bad header line {lines[0]!r} in dump:\n{dump}"
+        body = lines[1:]
+        assert len(body) % 2 == 0, f"frames must come in (name, file:line) pairs:\n{block}"
+        frames: list[tuple[str, str, int]] = []
+        created = None
+        for i in range(0, len(body), 2):
+            name, where = body[i], body[i + 1]
+            loc = _FILELINE.fullmatch(where)
+            assert loc, f"bad file:line line {where!r} in:\n{block}"
+            file, line = loc.group(1), int(loc.group(2))
+            cb = _CREATED.fullmatch(name)
+            if cb:
+                assert i == len(body) - 2, f"'created by' must come last:\n{block}"
+                created = (cb.group(1), int(cb.group(2)), file, line)
+                continue
+            fr = _FRAME.fullmatch(name)
+            assert fr, f"bad frame line {name!r} in:\n{block}"
+            frames.append((fr.group(1), file, line))
+        goid = int(header.group(1))
+        assert goid not in out, f"goroutine {goid} dumped twice:\n{dump}"
+        out[goid] = DumpedG(header.group(2), frames, created)
+    return out
+
+
+# --- run: arguments, result, validation ---------------------------------------------------
+
+
+def test_run_returns_mains_value() -> None:
+    sentinel = object()
+    assert gosched.run(lambda: sentinel) is sentinel
+    assert gosched.run(lambda: None) is None
+
+
+def test_run_passes_args_and_kwargs_but_keeps_gomaxprocs() -> None:
+    def main(*args: Any, **kwargs: Any) -> tuple[tuple[Any, ...], dict[str, Any], int]:
+        return args, kwargs, gosched.gomaxprocs(0)
+
+    args, kwargs, procs = gosched.run(main, 1, "two", x=3, main=4, gomaxprocs=2)
+    assert args == (1, "two")
+    assert kwargs == {"x": 3, "main": 4}
+    assert procs == 2
+
+
+@pytest.mark.parametrize("bad", [0, -1, "2", True, 2.0])
+def test_run_rejects_invalid_gomaxprocs(bad: object) -> None:
+    called = []
+    with pytest.raises(ValueError, match="gomaxprocs") as ei:
+        gosched.run(lambda: called.append(1), gomaxprocs=bad)  # type: ignore[arg-type]
+    assert repr(bad) in str(ei.value)
+    assert called == []
+
+
+@pytest.mark.parametrize("main", [None, 42, "main"])
+def test_run_rejects_non_callable_main(main: object) -> None:
+    with pytest.raises(TypeError, match="callable"):
+        gosched.run(main)  # type: ignore[arg-type]
+
+
+# --- re-entry ---------------------------------------------------------------------------------
+
+
+def test_run_again_after_it_returns() -> None:
+    def main(i: int) -> int:
+        wg = WaitGroup()
+        out: list[int] = []
+        for j in range(3):
+            wg.go(out.append, j)
+        wg.wait()
+        return i * 10 + len(out)
+
+    assert [gosched.run(main, i) for i in range(5)] == [3, 13, 23, 33, 43]
+    assert _m_threads() == []
+
+
+def test_run_again_after_panic_and_deadlock() -> None:
+    def bad() -> None:
+        raise ValueError("first")
+
+    with pytest.raises(ValueError, match="first"):
+        gosched.run(bad)
+    with pytest.raises(gosched.Deadlock):
+        gosched.run(lambda: _blocker().wait())
+    assert gosched.run(lambda: gosched.goid()) == 1
+
+
+def test_run_from_another_thread_after_first_run() -> None:
+    assert gosched.run(lambda: "m0 is the main thread") == "m0 is the main thread"
+    got: list[object] = []
+
+    def thread() -> None:
+        try:
+            got.append(gosched.run(lambda: (gosched.goid(), threading.current_thread().name)))
+        except BaseException as e:
+            got.append(e)
+
+    t = threading.Thread(target=thread, name="second-runner")
+    t.start()
+    t.join(10)
+    assert not t.is_alive()
+    assert got == [(1, "second-runner")]
+
+
+def test_nested_run_in_main_raises() -> None:
+    inner_ran = []
+
+    def main() -> str:
+        with pytest.raises(RuntimeError) as ei:
+            gosched.run(lambda: inner_ran.append(1))
+        return str(ei.value)
+
+    msg = gosched.run(main)
+    assert ALREADY_RUNNING in msg
+    assert inner_ran == []
+
+
+def test_nested_run_in_goroutine_raises() -> None:
+    def main() -> list[str]:
+        msgs: list[str] = []
+
+        def g() -> None:
+            try:
+                gosched.run(lambda: None)
+            except RuntimeError as e:
+                msgs.append(str(e))
+
+        wg = WaitGroup()
+        wg.go(g)
+        wg.wait()
+        return msgs
+
+    msgs = gosched.run(main)
+    assert len(msgs) == 1
+    assert ALREADY_RUNNING in msgs[0]
+
+
+def test_run_from_second_thread_while_active_raises() -> None:
+    def main() -> list[object]:
+        got: list[object] = []
+
+        def thread() -> None:
+            try:
+                got.append(gosched.run(lambda: "should not run"))
+            except BaseException as e:
+                got.append(e)
+
+        t = threading.Thread(target=thread)
+        t.start()
+        t.join(10)
+        return got
+
+    got = gosched.run(main)
+    assert len(got) == 1
+    assert isinstance(got[0], RuntimeError), got
+    assert ALREADY_RUNNING in str(got[0])
+
+
+# --- the API outside a goroutine ---------------------------------------------------------------
+
+OUTSIDE: list[tuple[str, Callable[[], object]]] = [
+    ("go", lambda: gosched.go(print)),
+    ("gosched", gosched.gosched),
+    ("goexit", gosched.goexit),
+    ("goid", gosched.goid),
+    ("gomaxprocs", gosched.gomaxprocs),
+    ("lock_os_thread", gosched.lock_os_thread),
+]
+
+
+@pytest.mark.parametrize("call", [c for _, c in OUTSIDE], ids=[n for n, _ in OUTSIDE])
+def test_api_outside_run_says_call_run(call: Callable[[], object]) -> None:
+    with pytest.raises(RuntimeError, match=r"gosched\.run"):
+        call()
+
+
+@pytest.mark.parametrize("call", [c for _, c in OUTSIDE], ids=[n for n, _ in OUTSIDE])
+def test_api_from_foreign_thread_during_run(call: Callable[[], object]) -> None:
+    """A plain thread is not a goroutine even while a runtime is up."""
+
+    def main() -> list[BaseException]:
+        errs: list[BaseException] = []
+
+        def thread() -> None:
+            try:
+                call()
+            except BaseException as e:
+                errs.append(e)
+
+        t = threading.Thread(target=thread)
+        t.start()
+        t.join(10)
+        return errs
+
+    errs = gosched.run(main)
+    assert len(errs) == 1
+    assert isinstance(errs[0], RuntimeError), errs
+    assert "gosched.run" in str(errs[0])
+
+
+@pytest.mark.parametrize("fn", [None, 42])
+def test_go_of_non_callable_raises_at_call_site(fn: object) -> None:
+    """The TypeError comes out of the go() call itself; no goroutine is created."""
+
+    def main() -> tuple[int, int, str, int, int]:
+        before = gosched.num_goroutine()
+        line = _here() + 2
+        try:
+            gosched.go(fn)  # type: ignore[arg-type]
+        except TypeError as e:
+            tb = e.__traceback__
+            assert tb is not None
+            return before, gosched.num_goroutine(), str(e), tb.tb_lineno, line
+        raise AssertionError("go(non-callable) did not raise")
+
+    before, after, msg, lineno, line = gosched.run(main)
+    assert msg == "go of nil func value"
+    assert lineno == line
+    assert before == after == 1
+
+
+def test_go_of_non_callable_is_not_a_panic() -> None:
+    """The TypeError is an ordinary exception in the caller: catching it lets main go on."""
+
+    def main() -> str:
+        try:
+            gosched.go(None)  # type: ignore[arg-type]
+        except TypeError:
+            pass
+        wg = WaitGroup()
+        out: list[str] = []
+        wg.go(out.append, "still fine")
+        wg.wait()
+        return out[0]
+
+    assert gosched.run(main) == "still fine"
+
+
+# --- main returns: the rest are killed ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_main_return_kills_the_rest(procs: int) -> None:
+    log: list[str] = []
+    seen_stacks: list[int] = []
+
+    def parked(started: WaitGroup) -> None:
+        try:
+            started.done()
+            _blocker().wait()
+            log.append("parked woke")
+        finally:
+            log.append("parked finally")
+
+    def yielder(started: WaitGroup) -> None:
+        started.done()
+        try:
+            while True:
+                gosched.gosched()
+        finally:
+            log.append("yielder finally")
+
+    def never() -> None:
+        log.append("never ran")
+
+    def main() -> str:
+        started = WaitGroup()
+        started.add(3)
+        gosched.go(parked, started)
+        gosched.go(parked, started)
+        gosched.go(yielder, started)
+        started.wait()
+        seen_stacks.append(len([s for s in _stacks() if not s.dead]))
+        if procs == 1:
+            # Only one P and main never yields again: this one cannot start before main returns.
+            gosched.go(never)
+        return "main's value"
+
+    assert gosched.run(main, gomaxprocs=procs) == "main's value"
+    assert sorted(log) == ["parked finally", "parked finally", "yielder finally"]
+    assert _m_threads() == []
+    assert seen_stacks[0] >= 4, "the stack scan must see live goroutine stacks during run"
+    assert _stacks() == []
+
+
+def test_main_return_with_goroutines_never_started() -> None:
+    ran: list[int] = []
+
+    def main() -> int:
+        for i in range(50):
+            gosched.go(ran.append, i)
+        return gosched.num_goroutine()
+
+    assert gosched.run(main, gomaxprocs=1) == 51
+    assert ran == []
+    assert _stacks() == []
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_killed_goroutine_finally_can_wake_others(procs: int) -> None:
+    """wg.go's done() runs in the killed goroutines' finally blocks; the waiter it would wake is
+    being killed too, and nothing hangs or leaks."""
+    log: list[str] = []
+
+    def parked(started: WaitGroup) -> None:
+        started.done()
+        try:
+            _blocker().wait()
+        finally:
+            log.append("parked")
+
+    def waiter(wg: WaitGroup, started: WaitGroup) -> None:
+        started.done()
+        try:
+            wg.wait()
+        finally:
+            log.append("waiter")
+
+    def main() -> None:
+        started = WaitGroup()
+        started.add(3)
+        wg = WaitGroup()
+        wg.go(parked, started)
+        wg.go(parked, started)
+        gosched.go(waiter, wg, started)
+        started.wait()
+
+    gosched.run(main, gomaxprocs=procs)
+    assert sorted(log) == ["parked", "parked", "waiter"]
+    assert _m_threads() == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="proc.goid() asserts mp.curg is not None; during shutdown killstacks throws "
+    "GreenletExit into a parked G that is not its M's curg, so goid() in a finally block "
+    "raises a bare AssertionError",
+)
+def test_goid_in_finally_of_killed_goroutine() -> None:
+    got: list[object] = []
+
+    def parked(started: WaitGroup) -> None:
+        try:
+            started.done()
+            _blocker().wait()
+        finally:
+            try:
+                got.append(gosched.goid())
+            except BaseException as e:
+                got.append(e)
+
+    def main() -> None:
+        started = WaitGroup()
+        started.add(1)
+        gosched.go(parked, started)
+        started.wait()
+
+    gosched.run(main, gomaxprocs=1)
+    assert got == [2]
+
+
+# --- panics -------------------------------------------------------------------------------------
+
+
+def _panic_program(exc: BaseException, log: list[str], in_main: bool) -> Callable[[], None]:
+    """main starts two goroutines that park, then exc escapes main or a third goroutine."""
+
+    def parked(started: WaitGroup) -> None:
+        try:
+            started.done()
+            _blocker().wait()
+            log.append("parked woke")
+        finally:
+            log.append("parked finally")
+
+    def bad(started: WaitGroup) -> None:
+        started.wait()
+        raise exc
+
+    def main() -> None:
+        started = WaitGroup()
+        started.add(2)
+        gosched.go(parked, started)  # goroutine 2
+        gosched.go(parked, started)  # goroutine 3
+        if in_main:
+            started.wait()
+            raise exc
+        gosched.go(bad, started)  # goroutine 4
+        _blocker().wait()
+        log.append("main went on")
+
+    return main
+
+
+@pytest.mark.parametrize("procs", PROCS)
+@pytest.mark.parametrize("in_main", [False, True], ids=["goroutine", "main"])
+def test_exception_stops_the_program(procs: int, in_main: bool) -> None:
+    boom = ValueError("boom")
+    log: list[str] = []
+    with pytest.raises(ValueError) as ei:
+        gosched.run(_panic_program(boom, log, in_main), gomaxprocs=procs)
+    assert ei.value is boom
+    goid = 1 if in_main else 4
+    assert boom.__notes__ == [f"goroutine {goid} [running]"]
+    assert log == ["parked finally", "parked finally"]
+    assert _m_threads() == []
+    # The exception's traceback holds the frames it went through; once it is gone, nothing of
+    # the runtime may keep a goroutine stack alive.
+    del ei, boom
+    assert _stacks() == []
+
+
+@pytest.mark.parametrize("procs", PROCS)
+@pytest.mark.parametrize(
+    "make", [lambda: SystemExit(3), KeyboardInterrupt], ids=["SystemExit", "KeyboardInterrupt"]
+)
+@pytest.mark.parametrize("in_main", [False, True], ids=["goroutine", "main"])
+def test_base_exception_stops_the_program(
+    procs: int, make: Callable[[], BaseException], in_main: bool
+) -> None:
+    exc = make()
+    log: list[str] = []
+    with pytest.raises(BaseException) as ei:
+        gosched.run(_panic_program(exc, log, in_main), gomaxprocs=procs)
+    assert ei.value is exc
+    assert exc.__notes__ == [f"goroutine {1 if in_main else 4} [running]"]
+    assert log == ["parked finally", "parked finally"]
+    if isinstance(exc, SystemExit):
+        assert exc.code == 3
+
+
+def test_exception_from_goroutine_created_by_goroutine() -> None:
+    """The note names the goroutine the exception escaped, not its creator or main."""
+
+    def inner() -> None:
+        raise LookupError(gosched.goid())
+
+    def outer() -> None:
+        gosched.go(inner)
+        _blocker().wait()
+
+    def main() -> None:
+        gosched.go(outer)
+        _blocker().wait()
+
+    with pytest.raises(LookupError) as ei:
+        gosched.run(main, gomaxprocs=1)
+    goid = ei.value.args[0]
+    assert goid > 2
+    assert ei.value.__notes__ == [f"goroutine {goid} [running]"]
+
+
+# --- goexit -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_goexit_runs_finally_and_ends_goroutine(procs: int) -> None:
+    log: list[str] = []
+
+    def deep() -> None:
+        try:
+            gosched.goexit()
+        except Exception:
+            log.append("swallowed by except Exception")
+        log.append("after goexit")
+
+    def g(i: int) -> None:
+        try:
+            deep()
+            log.append("after deep")
+        finally:
+            log.append(f"finally {i}")
+
+    def main() -> tuple[str, int]:
+        wg = WaitGroup()
+        for i in range(3):
+            wg.go(g, i)  # done() runs from wg.go's own finally
+        wg.wait()
+        return "main done", gosched.goid()
+
+    assert gosched.run(main, gomaxprocs=procs) == ("main done", 1)
+    assert sorted(log) == ["finally 0", "finally 1", "finally 2"]
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_goexit_in_main_waits_for_others_then_deadlock(procs: int) -> None:
+    log: list[str] = []
+
+    def worker(wg: WaitGroup) -> None:
+        try:
+            for _ in range(3):
+                gosched.gosched()
+            log.append("worker finished")
+        finally:
+            wg.done()
+
+    def main() -> str:
+        wg = WaitGroup()
+        wg.add(2)
+        gosched.go(worker, wg)
+        gosched.go(worker, wg)
+        try:
+            gosched.goexit()
+        except Exception:
+            log.append("swallowed")
+        finally:
+            log.append("main finally")
+        log.append("after goexit")
+        return "unreachable"
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(main, gomaxprocs=procs)
+    assert str(ei.value) == "no goroutines (main called runtime.Goexit) - deadlock!"
+    assert log.count("worker finished") == 2
+    assert log[0] == "main finally"
+    assert len(log) == 3
+
+
+def test_goexit_in_main_alone() -> None:
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(gosched.goexit)
+    assert str(ei.value) == "no goroutines (main called runtime.Goexit) - deadlock!"
+
+
+def test_goexit_in_main_with_others_blocked_forever() -> None:
+    """Go's checkdead: with a waiting goroutine left it is the ordinary deadlock."""
+
+    def main() -> None:
+        gosched.go(lambda: _blocker().wait())
+        gosched.goexit()
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(main, gomaxprocs=1)
+    assert str(ei.value) == "all goroutines are asleep - deadlock!"
+    dumped = parse_dump(ei.value.dump)
+    assert sorted(dumped) == [2]
+    assert dumped[2].reason == "sync.WaitGroup.Wait"
+
+
+# --- deadlock -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_deadlock_main_alone(procs: int) -> None:
+    lines: list[int] = []
+
+    def main() -> None:
+        wg = _blocker()
+        lines.append(_here() + 1)
+        wg.wait()
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(main, gomaxprocs=procs)
+    e = ei.value
+    assert str(e) == "all goroutines are asleep - deadlock!"
+    assert isinstance(e, gosched.FatalError)
+    assert "goroutine 1 [sync.WaitGroup.Wait]:" in e.dump
+    assert "test_deadlock_main_alone" in e.dump
+    assert __file__ in e.dump
+    dumped = parse_dump(e.dump)
+    assert sorted(dumped) == [1]
+    g1 = dumped[1]
+    assert g1.created is None
+    assert (f"{__name__}.test_deadlock_main_alone.<locals>.main", __file__, lines[0]) in g1.frames
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_deadlock_dump_shows_every_goroutine(procs: int) -> None:
+    lines: dict[str, int] = {}
+
+    def worker(started: WaitGroup, wg: WaitGroup) -> None:
+        started.done()
+        lines["worker"] = _here() + 1
+        wg.wait()
+
+    def main() -> None:
+        wg = _blocker()
+        started = WaitGroup()
+        started.add(2)
+        lines["go2"] = _here() + 1
+        gosched.go(worker, started, wg)
+        lines["go3"] = _here() + 1
+        gosched.go(worker, started, wg)
+        started.wait()
+        lines["main"] = _here() + 1
+        wg.wait()
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(main, gomaxprocs=procs)
+    assert str(ei.value) == "all goroutines are asleep - deadlock!"
+    dump = ei.value.dump
+    dumped = parse_dump(dump)
+    assert sorted(dumped) == [1, 2, 3], dump
+    assert dump.startswith("goroutine 1 [sync.WaitGroup.Wait]:\n")
+    prefix = f"{__name__}.test_deadlock_dump_shows_every_goroutine.<locals>"
+    assert dumped[1].created is None
+    assert (f"{prefix}.main", __file__, lines["main"]) in dumped[1].frames
+    for goid, go_line in ((2, lines["go2"]), (3, lines["go3"])):
+        g = dumped[goid]
+        assert g.reason == "sync.WaitGroup.Wait"
+        assert (f"{prefix}.worker", __file__, lines["worker"]) in g.frames, dump
+        assert g.created == (f"{prefix}.main", 1, __file__, go_line), dump
+    assert f"created by {prefix}.main in goroutine 1\n\t{__file__}:{lines['go2']}" in dump
+
+
+def test_deadlock_created_by_names_the_creating_goroutine() -> None:
+    lines: dict[str, int] = {}
+
+    def leaf() -> None:
+        _blocker().wait()
+
+    def middle() -> None:
+        lines["go_leaf"] = _here() + 1
+        gosched.go(leaf)
+        _blocker().wait()
+
+    def main() -> None:
+        gosched.go(middle)
+        _blocker().wait()
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(main, gomaxprocs=1)
+    dumped = parse_dump(ei.value.dump)
+    assert sorted(dumped) == [1, 2, 3]
+    prefix = f"{__name__}.test_deadlock_created_by_names_the_creating_goroutine.<locals>"
+    assert dumped[2].created is not None and dumped[2].created[:2] == (f"{prefix}.main", 1)
+    assert dumped[3].created == (f"{prefix}.middle", 2, __file__, lines["go_leaf"])
+
+
+# --- num_goroutine and goid ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_num_goroutine_counts_live_goroutines(procs: int) -> None:
+    k = 5
+
+    def worker(started: WaitGroup, release: WaitGroup) -> None:
+        started.done()
+        release.wait()
+
+    def main() -> list[int]:
+        counts = [gosched.num_goroutine()]
+        started = WaitGroup()
+        started.add(k)
+        release = WaitGroup()
+        release.add(1)
+        done = WaitGroup()
+        for _ in range(k):
+            done.go(worker, started, release)
+        started.wait()
+        counts.append(gosched.num_goroutine())
+        release.done()
+        done.wait()
+        if procs > 1:
+            # done() runs just before each goroutine's function returns; on other Ps the last
+            # few may still be finishing. Give them the processor (bounded, no sleeping).
+            for _ in range(10_000):
+                if gosched.num_goroutine() == 1:
+                    break
+                gosched.gosched()
+        counts.append(gosched.num_goroutine())
+        return counts
+
+    assert gosched.run(main, gomaxprocs=procs) == [1, 1 + k, 1]
+
+
+def test_goids_main_is_1_and_goroutines_increase() -> None:
+    def main() -> tuple[int, list[int]]:
+        k = 40  # more than one 16-goid batch
+        ids = [0] * k
+        wg = WaitGroup()
+
+        def g(i: int) -> None:
+            ids[i] = gosched.goid()
+
+        for i in range(k):
+            wg.go(g, i)
+        wg.wait()
+        return gosched.goid(), ids
+
+    main_id, ids = gosched.run(main, gomaxprocs=1)
+    assert main_id == 1
+    assert len(set(ids)) == len(ids)
+    assert all(a < b for a, b in zip(ids, ids[1:])), ids
+    assert ids[0] > 1
+
+
+def test_goids_distinct_across_ps() -> None:
+    def main() -> list[int]:
+        ids: list[int] = []
+        lock = threading.Lock()
+        wg = WaitGroup()
+
+        def leaf() -> None:
+            with lock:
+                ids.append(gosched.goid())
+
+        def spawner() -> None:
+            for _ in range(20):
+                wg.go(leaf)
+
+        for _ in range(4):
+            wg.go(spawner)
+        wg.wait()
+        return ids
+
+    ids = gosched.run(main, gomaxprocs=4)
+    assert len(ids) == 80
+    assert len(set(ids)) == 80
+    assert 1 not in ids
