@@ -22,9 +22,7 @@ import pytest
 
 import gosched
 
-_CONSOLE = shutil.which("gosched", path=os.path.dirname(sys.executable)) or shutil.which(
-    "gosched"
-)
+_CONSOLE = shutil.which("gosched", path=os.path.dirname(sys.executable)) or shutil.which("gosched")
 
 LAUNCHERS = {
     "module": [sys.executable, "-m", "gosched"],
@@ -158,11 +156,14 @@ print("not reached")
 
 @pytest.mark.parametrize("where", ["main", "goroutine"])
 @pytest.mark.parametrize(
-    ("how", "code", "stderr"), [("none", 0, ""), ("3", 3, ""), ("bye", 1, "bye\n")]
+    "case", [("none", 0, ""), ("3", 3, ""), ("bye", 1, "bye\n")], ids=["none", "3", "bye"]
 )
 def test_sys_exit(
-    launcher: list[str], tmp_path: Path, where: str, how: str, code: int, stderr: str
+    launcher: list[str], tmp_path: Path, where: str, case: tuple[str, int, str]
 ) -> None:
+    """sys.exit() -> 0, sys.exit(3) -> 3, sys.exit("bye") -> 1 with "bye" on stderr, from main
+    or from any goroutine (as os.Exit in Go)."""
+    how, code, stderr = case
     script = write_script(tmp_path, EXIT_SCRIPT)
     r = gosched_cmd(launcher, "run", str(script), how, where)
     assert r.returncode == code, r.stderr
@@ -227,7 +228,9 @@ def test_panic_in_goroutine(launcher: list[str], tmp_path: Path) -> None:
     r = gosched_cmd(launcher, "run", "--gomaxprocs", "1", str(script))
     assert r.returncode == 2
     assert r.stdout == ""
-    m = re.match(r"panic: KeyError: 'in goroutine (\d+)'\n\ngoroutine (\d+) \[running\]:\n", r.stderr)
+    m = re.match(
+        r"panic: KeyError: 'in goroutine (\d+)'\n\ngoroutine (\d+) \[running\]:\n", r.stderr
+    )
     assert m, r.stderr
     assert m.group(1) == m.group(2)
     assert int(m.group(2)) > 1
@@ -278,9 +281,9 @@ def test_deadlock(launcher: list[str], tmp_path: Path, procs: str) -> None:
     assert r.returncode == 2
     assert r.stdout == ""
     err = r.stderr
-    assert err.startswith(
-        "fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 ["
-    ), err
+    assert err.startswith("fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 ["), (
+        err
+    )
     assert "goroutine 1 [sync.WaitGroup.Wait]:\n" in err
     lines = script.read_text().splitlines()
     top_wait = max(i for i, s in enumerate(lines, 1) if s == "block.wait()")

@@ -317,3 +317,68 @@ def test_casgstatus_rejects_wrong_current_status() -> None:
     gp.atomicstatus = _Grunnable
     with pytest.raises(gosched.FatalError, match=r"runnable \(expected running\)"):
         proc.casgstatus(gp, _Grunning, _Gwaiting)
+
+
+# --- the claim token: a P taken from an M in user code (DESIGN decision 4) -----------------
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_retaken_p_runs_other_goroutines_while_one_blocks(procs: int) -> None:
+    """A goroutine blocks its thread in C (time.sleep). Another thread, standing in for sysmon,
+    takes its P: the other goroutines run on another M meanwhile; the blocked goroutine comes
+    back through exitsyscall's slow path, still on its own thread."""
+
+    def main() -> dict[str, Any]:
+        info: dict[str, Any] = {}
+        blocking = threading.Event()
+        wg = WaitGroup()
+        wg.add(2)
+
+        def blocker() -> None:
+            info["blocker_thread"] = threading.get_ident()
+            blocking.set()
+            time.sleep(0.3)  # in C, holding its P: nothing else could run on that P
+            info["blocker_woke"] = time.monotonic()
+            gosched.gosched()  # runtime entry: the token is gone, slow path
+            info["blocker_thread_after"] = threading.get_ident()
+            wg.done()
+
+        def worker() -> None:
+            blocking.wait()
+            info["worker_done"] = time.monotonic()
+            info["worker_thread"] = threading.get_ident()
+            wg.done()
+
+        gosched.go(worker)
+        gosched.go(blocker)
+
+        def sysmon() -> None:
+            blocking.wait()
+            for p in proc.sched.allp:
+                if p.m is not None and p.m.curg is not None and p.m.curg.goid == 3:
+                    info["retaken"] = proc.retakep(p)
+
+        t = threading.Thread(target=sysmon)
+        t.start()
+        wg.wait()
+        t.join()
+        return info
+
+    info = gosched.run(main, gomaxprocs=procs)
+    assert info["retaken"] is True
+    assert info["worker_done"] < info["blocker_woke"]
+    assert info["worker_thread"] != info["blocker_thread"]
+    assert info["blocker_thread_after"] == info["blocker_thread"]
+
+
+def test_retakep_refuses_a_p_whose_m_is_in_the_runtime() -> None:
+    def main() -> bool:
+        pp = proc.sched.allp[0]
+        mp = proc.getm("test")
+        proc.exitsyscall(mp)  # now in runtime code: the claim is held
+        try:
+            return proc.retakep(pp)
+        finally:
+            proc.entersyscall(mp)
+
+    assert gosched.run(main, gomaxprocs=1) is False

@@ -6,6 +6,7 @@ return, panics, goexit, deadlock reports and the goroutine count, observed throu
 from __future__ import annotations
 
 import gc
+import itertools
 import re
 import sys
 import threading
@@ -749,7 +750,7 @@ def test_goids_main_is_1_and_goroutines_increase() -> None:
     main_id, ids = gosched.run(main, gomaxprocs=1)
     assert main_id == 1
     assert len(set(ids)) == len(ids)
-    assert all(a < b for a, b in zip(ids, ids[1:])), ids
+    assert all(a < b for a, b in itertools.pairwise(ids)), ids
     assert ids[0] > 1
 
 

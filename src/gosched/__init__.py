@@ -43,8 +43,9 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def run(main: Callable[..., Any], /, *args: Any, gomaxprocs: int | None = None,
-        **kwargs: Any) -> Any:
+def run(
+    main: Callable[..., Any], /, *args: Any, gomaxprocs: int | None = None, **kwargs: Any
+) -> Any:
     """Run main(*args, **kwargs) as goroutine 1 on a fresh scheduler; return its result.
 
     The calling thread becomes m0. When main returns, every other goroutine is killed (its

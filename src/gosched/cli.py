@@ -30,7 +30,7 @@ def _user_frames(tb: traceback.StackSummary) -> list[traceback.FrameSummary]:
 
 def _goroutine_of(exc: BaseException) -> str:
     for note in getattr(exc, "__notes__", ()):
-        if note.startswith("goroutine ") and note.endswith("[running]"):
+        if isinstance(note, str) and note.startswith("goroutine ") and note.endswith("[running]"):
             return note
     return "goroutine 1 [running]"
 
@@ -123,15 +123,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gosched", description="Go's goroutine runtime for Python.")
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="run SCRIPT as __main__ in goroutine 1")
-    r.add_argument("--gomaxprocs", type=_positive_int, default=None, metavar="N",
-                   help="number of Ps (default: $GOMAXPROCS, else 1 on GIL builds)")
+    r.add_argument(
+        "--gomaxprocs",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="number of Ps (default: $GOMAXPROCS, else 1 on GIL builds)",
+    )
     r.add_argument("script", metavar="SCRIPT")
     r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
     r.set_defaults(func=cmd_run)
     v = sub.add_parser("version", help="print the version")
     v.set_defaults(func=cmd_version)
-    b = sub.add_parser("bench", help="run the benchmark suite against peers",
-                       add_help=False)
+    b = sub.add_parser("bench", help="run the benchmark suite against peers", add_help=False)
     b.add_argument("bench_args", nargs=argparse.REMAINDER)
     b.set_defaults(func=cmd_bench)
     return p

@@ -15,7 +15,9 @@ __all__ = ["snapshot", "stack"]
 
 def _running() -> None:
     if not _proc.running():
-        raise RuntimeError("gosched.debug: the runtime is not running; call this inside gosched.run")
+        raise RuntimeError(
+            "gosched.debug: the runtime is not running; call this inside gosched.run"
+        )
 
 
 def stack() -> str:

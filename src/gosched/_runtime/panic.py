@@ -70,8 +70,9 @@ class ExitReason:
     PANIC = "panic"
     FATAL = "fatal"
 
-    def __init__(self, kind: str, value: Any = None, exc: BaseException | None = None,
-                 goid: int = 0) -> None:
+    def __init__(
+        self, kind: str, value: Any = None, exc: BaseException | None = None, goid: int = 0
+    ) -> None:
         self.kind = kind
         self.value = value
         self.exc = exc

@@ -69,9 +69,9 @@ from .runq import (
 )
 from .runtime2 import (
     GOID_CACHE_BATCH,
-    RUNQ_SIZE,
     GSTATUS_NAMES,
     LEGAL_TRANSITIONS,
+    RUNQ_SIZE,
     G,
     M,
     P,
@@ -134,7 +134,7 @@ def notgoroutine(what: str) -> NoReturn:
 def getm(what: str) -> M:
     """The M of the calling goroutine; RuntimeError outside one."""
     try:
-        mp: M = getcurrent().m
+        mp: M = getcurrent().m  # type: ignore[attr-defined]
     except AttributeError:
         notgoroutine(what)
     return mp
@@ -419,7 +419,7 @@ def go(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
     if not callable(fn):
         raise TypeError("go of nil func value")
     try:
-        mp: M = getcurrent().m
+        mp: M = getcurrent().m  # type: ignore[attr-defined]
     except AttributeError:
         notgoroutine("go")
     try:
@@ -502,8 +502,8 @@ def _gfputslow(pp: P) -> None:
     """
     gfree = pp.gFree
     mp = pp.m
-    stackq = []
-    nostackq = []
+    stackq: list[G] = []
+    nostackq: list[G] = []
     while len(gfree) >= 32:
         g = gfree.pop()
         st = g.stack
@@ -852,25 +852,11 @@ def schedule(mp: M) -> None:
                 mp.p.schedtick += 1  # type: ignore[union-attr]
             st = gp.stack
             if gp.boundm is None:
-                if st is None:
-                    # Borrow the idle stack of the G freed last on this P: when many goroutines
-                    # exist before any finishes they have none, and the finished ones leave
-                    # theirs on the free list.
-                    gfree = mp.p.gFree  # type: ignore[union-attr]
-                    if gfree:
-                        st = gfree[-1].stack
-                        if st is not None and st.m is mp:
-                            gfree[-1].stack = None
-                            gp.stack = st
-                        else:
-                            st = stackget(mp, gp)
-                    else:
-                        st = stackget(mp, gp)
-                elif st.m is not mp or st.dead:
+                if st is None or st.m is not mp or st.dead:
                     st = stackget(mp, gp)
                 gp.boundm = mp
                 mp.nbound += 1
-            fn, arg = gogo(st, gp)
+            fn, arg = gogo(st, gp)  # type: ignore[arg-type]
             nxt = fn(mp, arg)
             if nxt is None:
                 break
@@ -886,7 +872,7 @@ def stackget(mp: M, gp: G) -> _stack.Stack:
         if not om.retired and not om.exited:
             om.freestacks.append(old)
     fs = mp.freestacks
-    st = None
+    st: _stack.Stack | None = None
     while fs:
         cand = fs.pop()
         if not cand.dead:
@@ -898,10 +884,10 @@ def stackget(mp: M, gp: G) -> _stack.Stack:
         # free list. The most recently freed G sits on top, so a short look suffices.
         gfree = mp.p.gFree  # type: ignore[union-attr]
         for i in range(len(gfree) - 1, max(len(gfree) - 9, -1), -1):
-            cand = gfree[i].stack
-            if cand is not None and cand.m is mp and not cand.dead:
+            other = gfree[i].stack
+            if other is not None and other.m is mp and not other.dead:
                 gfree[i].stack = None
-                st = cand
+                st = other
                 break
     if st is None:
         st = _stack.newstack(goroutine_body, mp)
@@ -990,13 +976,7 @@ def _checkRunqsNoP(mp: M) -> P | None:
 
 
 def _hasstealable(pp: P, mp: M) -> bool:
-    for gp in list(pp.runq):
-        if _stealable(gp, mp):
-            return True
-    for gp in list(pp.runnext):
-        if _stealable(gp, mp):
-            return True
-    return False
+    return any(_stealable(gp, mp) for gp in list(pp.runq) + list(pp.runnext))
 
 
 def stealWork(mp: M, pp: P) -> G | None:
@@ -1043,9 +1023,7 @@ def resetspinning(mp: M) -> None:
 
 def acquirep(mp: M, pp: P) -> None:
     if mp.p is not None or pp.m is not None or pp.status != _Pidle:
-        throw(
-            f"acquirep: invalid p state: M{mp.id}.p={mp.p} P{pp.id}.m={pp.m} status={pp.status}"
-        )
+        throw(f"acquirep: invalid p state: M{mp.id}.p={mp.p} P{pp.id}.m={pp.m} status={pp.status}")
     mp.p = pp
     pp.m = mp
     pp.status = _Prunning
@@ -1351,8 +1329,28 @@ def _killstack(st: _stack.Stack) -> None:
             return
         try:
             _stack.kill(st, GreenletExit())
-        except BaseException:  # noqa: S110 - the goroutine is being killed; its error is moot
+        except BaseException:  # the goroutine is being killed; its error is moot
             pass
+
+
+def retakep(pp: P) -> bool:
+    """Take pp from an M that is running user code and hand it to another M (the core of
+    sysmon's retake, and of gosched.blocking()). Any thread may call it.
+
+    Returns False if pp's M is in the runtime or idle (it holds its claim, or has no P).
+    The M keeps running its goroutine's user code; at the goroutine's next runtime entry it
+    finds its token gone and takes exitsyscall's slow path.
+    """
+    with sched.lock:
+        owner = pp.m
+        if owner is None or pp.status != _Prunning or sched.gcwaiting:
+            return False
+        if not _taketoken(owner, pp):
+            return False
+        pp.status = _Pidle
+        pp.syscalltick += 1
+    handoffp(pp)
+    return True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1528,7 +1526,7 @@ def _startexit_locked(reason: ExitReason) -> None:
 
 def runtime_main(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """Goroutine 1 (Go's runtime.main)."""
-    mp: M = getcurrent().m
+    mp: M = getcurrent().m  # type: ignore[attr-defined]
     pp = exitsyscall(mp)
     sched.mainStarted = True
     # Go's runtime.main blocks once during its init (gcenable waits for the background sweeper
@@ -1629,4 +1627,3 @@ def goid() -> int:
 
 def running() -> bool:
     return _runlock.locked() and sched.allp != []
-

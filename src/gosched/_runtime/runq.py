@@ -185,13 +185,9 @@ def globrunqget(pp: P, max: int) -> G | None:
     size = len(gq)
     if size == 0:
         return None
-    n = size // sched.gomaxprocs + 1
-    if n > size:
-        n = size
-    if max > 0 and n > max:
-        n = max
-    if n > _HALF:
-        n = _HALF
+    n = min(size // sched.gomaxprocs + 1, size, _HALF)
+    if max > 0:
+        n = min(n, max)
     gp = gq.popleft()
     n -= 1
     q = pp.runq

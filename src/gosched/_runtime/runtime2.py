@@ -175,7 +175,7 @@ class M:
         "park",  # Note the M sleeps on when idle
         "idle",  # on sched.midle; guarded by sched.lock
         "lockedidle",  # parked in stoplockedm (counted in nmidlelocked); guarded by sched.lock
-        "mailbox",  # runnable Gs bound to this M, handed over by other Ms; appended under sched.lock
+        "mailbox",  # runnable Gs bound to this M handed over by other Ms; appended under sched.lock
         "lockedg",  # G locked to this thread by lock_os_thread
         "lockedExt",  # lock_os_thread nesting count
         "lockedInt",  # internal lock count (runtime's own use of LockOSThread)

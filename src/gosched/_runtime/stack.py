@@ -35,10 +35,11 @@ if TYPE_CHECKING:
 MCallRequest = tuple[Callable[["M", "G"], "G | None"], "G"]
 
 
-class Stack(greenlet):  # type: ignore[misc]
+class Stack(greenlet):
     """A goroutine stack: a worker greenlet bound to one M's thread once started."""
 
     __slots__ = ("m",)
+    m: M
 
 
 def newstack(body: Callable[[G], MCallRequest], mp: M) -> Stack:

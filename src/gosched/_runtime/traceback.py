@@ -3,9 +3,9 @@ traceback, printcreatedby).
 
     goroutine 7 [chan receive, locked to thread]:
     __main__.worker(...)
-    	/path/to/script.py:12
+    <TAB>/path/to/script.py:12
     created by __main__.main in goroutine 1
-    	/path/to/script.py:20
+    <TAB>/path/to/script.py:20
 
 Frames are listed innermost first, as Go prints them. The runtime's own frames are left out, as
 Go leaves out runtime frames unless GOTRACEBACK=system: everything in gosched._runtime, the
@@ -136,6 +136,9 @@ def dumpall(gs: list[G], self_frame: FrameType | None = None) -> str:
     import time
 
     now = time.monotonic_ns()
-    return "\n\n".join(
-        goroutine_traceback(gp, now, self_frame) for gp in gs if gp.atomicstatus != _Gdead
-    ) + "\n"
+    return (
+        "\n\n".join(
+            goroutine_traceback(gp, now, self_frame) for gp in gs if gp.atomicstatus != _Gdead
+        )
+        + "\n"
+    )
