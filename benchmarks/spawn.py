@@ -1,9 +1,11 @@
 """spawn: start N goroutines that each call wg.done(); main waits for all of them.
 
-The cost of one short-lived goroutine from go() to its end: allocating (or reusing) the G and
-its stack, queueing it, switching into it, running a trivial body, and retiring it. Main
-spawns all N first and then waits, so with one P the N goroutines exist at the same time and
-none is recycled within the run. Reported in microseconds per goroutine.
+The cost of one short-lived goroutine from go() to its end: allocating (or reusing) the G,
+queueing it, starting it on a stack, running a trivial body, and retiring it. Main spawns all
+N first and then waits, so with one P the N goroutines exist at the same time and none is
+recycled within the run. Reported in microseconds per goroutine. (A runtime may run one
+finished goroutine's successor on the same stack without a switch; spawn counts that in.
+Switch cost proper is for a ping-pong benchmark to show.)
 
 Peers do the same job with their own primitive; every task body is one bound-method call that
 decrements a shared counter (gosched's is ``wg.done``, the others' ``Countdown.done``):

@@ -328,6 +328,10 @@ def run_suite(
 # Reporting
 
 
+def _plural(k: int, word: str) -> str:
+    return f"{k} {word}{'' if k == 1 else 's'}"
+
+
 def _fmt(x: float | None, spec: str = ".2f", suffix: str = "") -> str:
     return "-" if x is None else f"{x:{spec}}{suffix}"
 
@@ -337,7 +341,7 @@ def format_result(res: BenchResult, rounds: int) -> str:
     b = res.bench
     lines = [
         f"{b.name}: {b.summary.removeprefix(b.name + ':').strip()}",
-        f"n={res.n:,} per run, {rounds} round{'s' if rounds != 1 else ''}; "
+        f"n={res.n:,} per run, {_plural(rounds, 'round')}; "
         f"µs per {b.unit}, lower is better; 'x {BASELINE}' = peer median / {BASELINE} median",
         "",
     ]
@@ -407,7 +411,7 @@ def header(env: dict[str, Any], rounds: int) -> str:
     gmp = f", GOMAXPROCS={env['GOMAXPROCS']}" if env["GOMAXPROCS"] else ""
     return (
         f"gosched bench: gosched {v['gosched']}, {env['implementation']} {env['python']}{gil}, "
-        f"greenlet {v['greenlet']}, {env['cpu_count']} CPUs{gmp}, {rounds} rounds, "
+        f"greenlet {v['greenlet']}, {env['cpu_count']} CPUs{gmp}, {_plural(rounds, 'round')}, "
         f"{env['date']}"
     )
 
@@ -575,6 +579,8 @@ def _main(ns: argparse.Namespace) -> int:
         print(format_result(res, ns.rounds))
     print(f"\n({time.monotonic() - t0:.0f}s)")
     if ns.json is not None:
-        ns.json.write_text(json.dumps(to_json(results, info, ns.rounds), indent=2) + "\n")
+        ns.json.write_text(
+            json.dumps(to_json(results, info, ns.rounds), indent=2, ensure_ascii=False) + "\n"
+        )
         print(f"results written to {ns.json}")
     return 1 if any(r.status == ERROR for res in results for r in res.peers) else 0

@@ -103,12 +103,6 @@ def cmd_version(ns: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(ns: argparse.Namespace) -> int:
-    from . import _bench
-
-    return _bench.main(ns.bench_args)
-
-
 def _positive_int(s: str) -> int:
     try:
         n = int(s)
@@ -135,14 +129,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
     v = sub.add_parser("version", help="print the version")
     v.set_defaults(func=cmd_version)
-    b = sub.add_parser("bench", help="run the benchmark suite against peers", add_help=False)
-    b.add_argument("bench_args", nargs=argparse.REMAINDER)
-    b.set_defaults(func=cmd_bench)
+    # Listed for --help only: main() hands "bench ..." to the suite's own parser.
+    sub.add_parser("bench", help="run the benchmark suite against peers (gosched bench -h)")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ns = build_parser().parse_args(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "bench":
+        # The suite parses its own options (argparse's REMAINDER drops leading options).
+        from . import _bench
+
+        return _bench.main(args[1:])
+    ns = build_parser().parse_args(args)
     rc: int = ns.func(ns)
     return rc
 

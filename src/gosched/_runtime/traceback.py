@@ -48,9 +48,23 @@ def _modname_for_file(filename: str) -> str:
     return filename.rsplit("/", 1)[-1].removesuffix(".py")
 
 
-def _frameline(modname: str, code: CodeType) -> str:
+def _frameline(modname: str, code: CodeType, qualname: str | None = None) -> str:
     args = "(...)" if code.co_argcount or code.co_kwonlyargcount else "()"
-    return f"{modname}.{_qualname(code)}{args}"
+    return f"{modname}.{qualname or _qualname(code)}{args}"
+
+
+def _frame_qualname(f: FrameType) -> str:
+    code = f.f_code
+    qualname = getattr(code, "co_qualname", None)
+    if qualname is not None:
+        return str(qualname)
+    # Python 3.10: no co_qualname; a method still shows its class through self or cls.
+    if code.co_argcount and code.co_varnames[0] in ("self", "cls"):
+        first = f.f_locals.get(code.co_varnames[0])
+        owner = first if isinstance(first, type) else type(first)
+        if first is not None:
+            return f"{owner.__qualname__}.{code.co_name}"
+    return code.co_name
 
 
 def _walk(f: FrameType | None) -> list[str]:
@@ -58,7 +72,7 @@ def _walk(f: FrameType | None) -> list[str]:
     while f is not None:
         modname = f.f_globals.get("__name__", "?")
         if not _hidden(modname):
-            out.append(_frameline(modname, f.f_code))
+            out.append(_frameline(modname, f.f_code, _frame_qualname(f)))
             out.append(f"\t{f.f_code.co_filename}:{f.f_lineno}")
         f = f.f_back
     return out
