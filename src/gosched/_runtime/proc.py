@@ -109,9 +109,15 @@ m0: M | None = None
 # Status, current G
 
 
+# _LEGAL[old][new]: LEGAL_TRANSITIONS as nested tuples, the cheapest lookup for casgstatus.
+_LEGAL = tuple(
+    tuple(new in LEGAL_TRANSITIONS.get(old, ()) for new in range(10)) for old in range(10)
+)
+
+
 def casgstatus(gp: G, oldval: int, newval: int) -> None:
     """Move gp from oldval to newval; throw on a transition runtime2.LEGAL_TRANSITIONS forbids."""
-    if gp.atomicstatus != oldval or newval not in LEGAL_TRANSITIONS[oldval]:
+    if gp.atomicstatus != oldval or not _LEGAL[oldval][newval]:
         _badstatus(gp, oldval, newval)
     gp.atomicstatus = newval
 
@@ -391,7 +397,6 @@ def newproc1(
     newg.fn = fn
     newg.args = args
     newg.kwargs = kwargs
-    newg.startpc = fn
     newg.gocode = gocode
     newg.gopc = gopc
     newg.parentGoid = callergp.goid if callergp is not None else 0
@@ -432,11 +437,13 @@ def go(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
     elif sched.gFree_stack or sched.gFree_noStack:
         newg = gfget(pp) or malg()
     else:
-        newg = malg()
+        newg = G()  # malg, inlined
+        casgstatus(newg, _Gidle, _Gdead)
+        sched.allgs.append(newg)
     f = _getframe(1)
     newg.gocode = f.f_code
     newg.gopc = f.f_lasti  # f_lineno costs 4x more; traceback.py maps the offset to a line
-    newg.fn = newg.startpc = fn
+    newg.fn = fn
     newg.args = args
     newg.kwargs = kwargs or _NOKW  # an empty dict per goroutine only feeds the cyclic GC
     newg.parentGoid = mp.curg.goid  # type: ignore[union-attr]
@@ -615,29 +622,34 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
                         mp.mailbox.appendleft(nxt)
                         nxt = None
         if nxt is None:
+            mp.nbound -= 1
             gfput(pp, gp)
             gp = _stack.mcall(mp, schedule_m, gp)
             continue
-        # Hand this stack over, then execute(nxt, inherit) on it.
-        st = gp.stack
+        # Hand this stack over (mp.nbound is unchanged: one G ends, one starts), gfput gp,
+        # then execute(nxt, inherit) on this stack.
+        nxt.stack = gp.stack
         gp.stack = None
-        gfput(pp, gp)
+        gfree = pp.gFree
+        gfree.append(gp)
+        if len(gfree) >= 64:
+            _gfputslow(pp)
         mp.curg = nxt
         nxt.m = mp
         casgstatus(nxt, _Grunnable, _Grunning)
         nxt.preempt = False
         if not inherit:
             pp.schedtick += 1
-        nxt.stack = st
         nxt.boundm = mp
-        mp.nbound += 1
         gp = nxt
 
 
 def goexit0(mp: M, gp: G) -> None:
     """On g0: the goroutine's function has returned (Go's goexit0: gdestroy, then gfput)."""
     panic = gp.panic
+    gp.panic = None
     gdestroy(mp, gp)
+    mp.nbound -= 1
     gfput(mp.p, gp)  # type: ignore[arg-type]
     if panic is not None:
         add_note(panic, f"goroutine {gp.goid} [running]")
@@ -645,19 +657,18 @@ def goexit0(mp: M, gp: G) -> None:
 
 
 def gdestroy(mp: M, gp: G) -> None:
-    """Go's field resets and dropg for a G whose function returned. Owner: mp, holding its P."""
+    """Go's field resets and dropg for a G whose function returned. Owner: mp, holding its P.
+
+    The caller settles mp.nbound (the goexit fast path hands the stack straight to the next G).
+    """
     casgstatus(gp, _Grunning, _Gdead)
     gp.m = None
     mp.curg = None  # dropg
-    gp.fn = gp.startpc = None
+    gp.fn = None
     gp.args = ()
     gp.kwargs = _NOKW
     gp.boundm = None
-    mp.nbound -= 1
-    gp.panic = None
-    if gp.param is not None or gp.waitreason:
-        gp.param = None
-        gp.waitreason = ""
+    gp.param = None
     if gp.lockedm is not None:
         _goexit_locked(mp, gp)
 
@@ -724,6 +735,7 @@ def park_m(mp: M, gp: G) -> G | None:
         mp.waitlock = None
         if not unlockf(gp, lock):
             casgstatus(gp, _Gwaiting, _Grunnable)
+            gp.waitreason = ""
             return gp
     return None
 

@@ -119,10 +119,9 @@ class G:
         "stack",  # worker greenlet (stack.Stack) or None; kept across gfput/gfget
         "boundm",  # M whose thread holds this G's frames; None until it first runs
         "m",  # M running it; set by execute, cleared by dropg
-        "fn",  # the goroutine's function and arguments; cleared by gdestroy
+        "fn",  # the goroutine's function (Go's startpc) and arguments; cleared by gdestroy
         "args",
         "kwargs",
-        "startpc",  # the function the goroutine started with (for dumps)
         "gocode",  # code object of the function whose go statement created it (None: runtime)
         "gopc",  # bytecode offset (f_lasti) of that go statement, Go's gopc
         "parentGoid",
@@ -143,7 +142,6 @@ class G:
         self.fn: Callable[..., Any] | None = None
         self.args: tuple[Any, ...] = ()
         self.kwargs: dict[str, Any] = {}
-        self.startpc: Callable[..., Any] | None = None
         self.gocode: CodeType | None = None
         self.gopc = 0
         self.parentGoid = 0

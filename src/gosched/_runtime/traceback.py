@@ -104,7 +104,7 @@ def _frames(gp: G, self_frame: FrameType | None) -> list[str]:
         return []
     if gp.boundm is not None and st is not None and not st.dead:
         return _walk(st.gr_frame)
-    return _entry(gp.startpc)
+    return _entry(gp.fn)
 
 
 def _entry(fn: Any) -> list[str]:
