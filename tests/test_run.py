@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import greenlet
 import pytest
 
 import gosched
@@ -399,12 +400,6 @@ def test_killed_goroutine_finally_can_wake_others(procs: int) -> None:
     assert _m_threads() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="proc.goid() asserts mp.curg is not None; during shutdown killstacks throws "
-    "GreenletExit into a parked G that is not its M's curg, so goid() in a finally block "
-    "raises a bare AssertionError",
-)
 def test_goid_in_finally_of_killed_goroutine() -> None:
     got: list[object] = []
 
@@ -553,36 +548,35 @@ def test_goexit_runs_finally_and_ends_goroutine(procs: int) -> None:
 
 @pytest.mark.parametrize("procs", PROCS)
 def test_goexit_in_main_waits_for_others_then_deadlock(procs: int) -> None:
+    """The workers can only finish after main's goexit has begun (its finally releases them):
+    the program goes on without main, then reports Go's Goexit deadlock."""
     log: list[str] = []
 
-    def worker(wg: WaitGroup) -> None:
-        try:
-            for _ in range(3):
-                gosched.gosched()
-            log.append("worker finished")
-        finally:
-            wg.done()
+    def worker(release: WaitGroup) -> None:
+        release.wait()
+        for _ in range(3):
+            gosched.gosched()
+        log.append("worker finished")
 
     def main() -> str:
-        wg = WaitGroup()
-        wg.add(2)
-        gosched.go(worker, wg)
-        gosched.go(worker, wg)
+        release = WaitGroup()
+        release.add(1)
+        gosched.go(worker, release)
+        gosched.go(worker, release)
         try:
             gosched.goexit()
         except Exception:
             log.append("swallowed")
         finally:
             log.append("main finally")
+            release.done()
         log.append("after goexit")
         return "unreachable"
 
     with pytest.raises(gosched.Deadlock) as ei:
         gosched.run(main, gomaxprocs=procs)
     assert str(ei.value) == "no goroutines (main called runtime.Goexit) - deadlock!"
-    assert log.count("worker finished") == 2
-    assert log[0] == "main finally"
-    assert len(log) == 3
+    assert log == ["main finally", "worker finished", "worker finished"]
 
 
 def test_goexit_in_main_alone() -> None:
@@ -777,3 +771,99 @@ def test_goids_distinct_across_ps() -> None:
     assert len(ids) == 80
     assert len(set(ids)) == 80
     assert 1 not in ids
+
+
+# --- debug and locked threads across the lifecycle ---------------------------------------------
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_debug_inside_run(procs: int) -> None:
+    lines: dict[str, int] = {}
+
+    def parked(started: WaitGroup) -> None:
+        started.done()
+        _blocker().wait()
+
+    def main() -> tuple[str, dict[str, Any]]:
+        started = WaitGroup()
+        started.add(1)
+        lines["go"] = _here() + 1
+        gosched.go(parked, started)
+        started.wait()
+        lines["stack"] = _here() + 1
+        return gosched.debug.stack(), gosched.debug.snapshot()
+
+    dump, snap = gosched.run(main, gomaxprocs=procs)
+    assert dump.startswith("goroutine 1 [running]:\n")
+    dumped = parse_dump(dump)
+    assert sorted(dumped) == [1, 2]
+    prefix = f"{__name__}.test_debug_inside_run.<locals>"
+    assert dumped[1].frames[0] == (f"{prefix}.main", __file__, lines["stack"])
+    assert dumped[2].reason == "sync.WaitGroup.Wait"
+    assert dumped[2].created == (f"{prefix}.main", 1, __file__, lines["go"])
+    assert snap["gomaxprocs"] == procs
+    assert len(snap["allp"]) == procs
+    assert [g["goid"] for g in snap["allgs"]] == [1, 2]
+
+
+@pytest.mark.parametrize("call", [gosched.debug.stack, gosched.debug.snapshot])
+def test_debug_outside_run(call: Callable[[], object]) -> None:
+    with pytest.raises(RuntimeError, match=r"gosched\.run"):
+        call()
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_run_ends_cleanly_with_locked_goroutines(procs: int) -> None:
+    """A goroutine that exits locked retires its thread; main returning while locked (nested
+    twice) still lets run return and end every M."""
+
+    def main() -> str:
+        wg = WaitGroup()
+
+        def g() -> None:
+            gosched.lock_os_thread()
+            gosched.lock_os_thread()
+
+        wg.go(g)
+        wg.wait()
+        gosched.lock_os_thread()
+        gosched.lock_os_thread()
+        gosched.unlock_os_thread()
+        return "locked main returned"
+
+    assert gosched.run(main, gomaxprocs=procs) == "locked main returned"
+    assert _m_threads() == []
+    assert gosched.run(lambda: gosched.goid()) == 1
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_runtime_calls_in_finally_of_killed_goroutine_raise_greenletexit(procs: int) -> None:
+    """While the program ends, a dying goroutine's finally blocks run, but a runtime call that
+    needs a P (go, gosched, WaitGroup.wait) raises GreenletExit instead of going on."""
+    got: list[str] = []
+
+    def parked(started: WaitGroup) -> None:
+        try:
+            started.done()
+            _blocker().wait()
+        finally:
+            for call in (lambda: gosched.go(print), gosched.gosched, _blocker().wait):
+                try:
+                    call()
+                    got.append("returned")
+                except greenlet.GreenletExit:
+                    got.append("GreenletExit")
+
+    def main() -> None:
+        started = WaitGroup()
+        started.add(1)
+        gosched.go(parked, started)
+        started.wait()
+
+    gosched.run(main, gomaxprocs=procs)
+    assert got == ["GreenletExit"] * 3
+
+
+def test_num_goroutine_outside_run_raises() -> None:
+    with pytest.raises(RuntimeError, match=r"gosched\.run"):
+        gosched.num_goroutine()

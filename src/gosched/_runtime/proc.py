@@ -1324,25 +1324,47 @@ def mexit(mp: M) -> None:
             checkdead()
 
 
+class _NoToken(list):  # type: ignore[type-arg]
+    """The claim token list of an M that is killing its goroutines: it stays empty, so every
+    runtime entry from a dying goroutine takes exitsyscall's slow path and gets GreenletExit
+    (the runtime is stopping), even from a runtime function that unwinds through
+    entersyscall in its finally block."""
+
+    __slots__ = ()
+
+    def append(self, item: Any) -> None:
+        pass
+
+
 def killstacks(mp: M) -> None:
-    """On mp's g0: end every live stack of mp's thread, running goroutines' finally blocks."""
+    """On mp's g0: end every live stack of mp's thread, running goroutines' finally blocks.
+
+    Each goroutine is mp's current G while it dies, so goid() and the like work in its finally
+    blocks; runtime calls that need the P raise GreenletExit.
+    """
+    mp.psyscall.clear()
+    mp.psyscall = _NoToken()
     for gp in list(sched.allgs):
         st = gp.stack
         if st is not None and st.m is mp:
-            _killstack(st)
+            _killstack(mp, st, gp)
     for st in mp.freestacks:
-        _killstack(st)
+        _killstack(mp, st, None)
     mp.freestacks.clear()
 
 
-def _killstack(st: _stack.Stack) -> None:
+def _killstack(mp: M, st: _stack.Stack, gp: G | None) -> None:
     for _ in range(_KILL_TRIES):
         if st.dead:
-            return
+            break
+        if gp is not None and gp.boundm is mp:
+            mp.curg = gp
+            gp.m = mp
         try:
             _stack.kill(st, GreenletExit())
         except BaseException:  # the goroutine is being killed; its error is moot
             pass
+    mp.curg = None
 
 
 def retakep(pp: P) -> bool:
@@ -1624,6 +1646,10 @@ def _cleanup() -> None:
 
 def NumGoroutine() -> int:
     """Live goroutines (Go's gcount): all Gs minus the free ones; at least 1."""
+    if not running():
+        raise RuntimeError(
+            "gosched.num_goroutine: the runtime is not running; call it inside gosched.run(main)"
+        )
     n = len(sched.allgs) - len(sched.gFree_stack) - len(sched.gFree_noStack)
     for pp in sched.allp:
         n -= len(pp.gFree)
