@@ -118,23 +118,25 @@ def sync_tick() -> None:
             return
 
 
+def runq300() -> str:
+    """Twin of main in go/runq300.go."""
+    sync_tick()
+    wg = WaitGroup()
+    order: list[int] = []
+    for i in range(300):
+        wg.add(1)
+
+        def f(i: int) -> None:
+            order.append(i)
+            wg.done()
+
+        gosched.go(f, i)
+    wg.wait()
+    return golist(order)
+
+
 def test_runq300() -> None:
-    def main() -> str:
-        sync_tick()
-        wg = WaitGroup()
-        order: list[int] = []
-        for i in range(300):
-            wg.add(1)
-
-            def f(i: int) -> None:
-                order.append(i)
-                wg.done()
-
-            gosched.go(f, i)
-        wg.wait()
-        return golist(order)
-
-    got = run1(main)
+    got = run1(runq300)
     assert got == expected("runq300")
     # The mechanics the order comes from, spelled out: 299 from runnext; 128.. from the ring
     # (0-127 and 256 overflowed to the global queue); a global G every 61 schedticks.
@@ -151,22 +153,7 @@ def test_runq300_independent_of_start_tick(start: int) -> None:
     def main() -> str:
         for _ in range(start):
             gosched.gosched()  # each is one non-inherited execute: schedtick += 1
-        return test_body()
-
-    def test_body() -> str:
-        sync_tick()
-        wg = WaitGroup()
-        order: list[int] = []
-        for i in range(300):
-            wg.add(1)
-
-            def f(i: int) -> None:
-                order.append(i)
-                wg.done()
-
-            gosched.go(f, i)
-        wg.wait()
-        return golist(order)
+        return runq300()
 
     assert run1(main) == expected("runq300")
 
