@@ -193,3 +193,39 @@ def test_dump_says_locked_to_thread() -> None:
 
     out = gosched.run(main, gomaxprocs=1)
     assert "goroutine 2 [sync.WaitGroup.Wait, locked to thread]:" in out
+
+
+def test_resize_while_a_locked_goroutine_waits() -> None:
+    """Stop-the-world while a locked M waits for its goroutine: the locked thread stays out of
+    the idle pool (it must not be given other goroutines) and the program goes on."""
+
+    def main() -> tuple[int, set[int]]:
+        wg = WaitGroup()
+        wg.add(1)
+        tid: list[int] = []
+        release = WaitGroup()
+        release.add(1)
+
+        def locked() -> None:
+            gosched.lock_os_thread()
+            tid.append(threading.get_ident())
+            release.wait()  # parks: its M waits in stoplockedm
+            tid.append(threading.get_ident())
+            wg.done()
+
+        gosched.go(locked)
+        gosched.gosched()
+        seen: set[int] = set()
+        for n in (2, 3, 1, 2):
+            gosched.gomaxprocs(n)
+            for _ in range(20):
+                wg.add(1)
+                gosched.go(lambda: (seen.add(threading.get_ident()), wg.done()))
+            gosched.gosched()
+        release.done()
+        wg.wait()
+        assert tid[0] == tid[1]
+        return tid[0], seen
+
+    tid, seen = gosched.run(main, gomaxprocs=1)
+    assert tid not in seen

@@ -1263,9 +1263,8 @@ def stoplockedm(mp: M) -> G | None:
     if mp.p is not None:
         if mb:
             return mb.popleft()
-        if sched.gcwaiting:
-            gcstopm(mp)
-            return None
+        # handoffp also stops the P for a pending stop-the-world; a locked M must never go
+        # through gcstopm, which would park it on midle where startm could give it other work.
         handoffp(releasep(mp))
     with sched.lock:
         if sched.exiting is not None:
