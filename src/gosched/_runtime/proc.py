@@ -590,7 +590,15 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
             gp = _stack.mcall(mp, goexit0, gp)
             continue
         pp: P = mp.p  # type: ignore[assignment]
-        gdestroy(mp, gp)
+        # gdestroy(mp, gp), inlined (keep the two in step): lockedm is None here (checked above)
+        casgstatus(gp, _Grunning, _Gdead)
+        gp.m = None
+        mp.curg = None
+        gp.fn = None
+        gp.args = ()
+        gp.kwargs = _NOKW
+        gp.boundm = None
+        gp.param = None
         nxt = None
         inherit = False
         if (
