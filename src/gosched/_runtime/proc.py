@@ -470,7 +470,7 @@ def go(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
     if not sched.nmspinning:  # wakep's first checks, inlined
         if sched.npidle:
             wakep()
-        else:
+        elif not sched.needspinning:
             sched.needspinning = 1
     mp.psyscall.append(pp)
 
