@@ -609,26 +609,40 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
             and not sched.gcwaiting
             and sched.exiting is None
         ):
+            # Stealers on other Ms may empty runnext or the queue between any two steps, so
+            # each look is an atomic operation that may fail (the checks before them keep the
+            # usual empty case free of exceptions).
             slot = pp.runnext
+            head = None
             if slot:
-                if slot[0].boundm is None:
+                try:
+                    head = slot[0]
+                except IndexError:
+                    pass
+            if head is not None:
+                if head.boundm is None:
                     try:
                         nxt = slot.pop()
                         inherit = True
-                    except IndexError:  # stolen since we looked
+                    except IndexError:
                         pass
             else:
                 q = pp.runq
-                if q and q[0].boundm is None:
+                if q:
                     try:
-                        nxt = q.popleft()
+                        head = q[0]
                     except IndexError:
                         pass
-                    if nxt is not None and nxt.boundm is not None:
-                        # A stealer took the head since we looked and this one has started:
-                        # g0 runs it first, as findRunnable would have.
-                        mp.mailbox.appendleft(nxt)
-                        nxt = None
+                    if head is not None and head.boundm is None:
+                        try:
+                            nxt = q.popleft()
+                        except IndexError:
+                            pass
+                        if nxt is not None and nxt.boundm is not None:
+                            # The head was stolen between our look and our pop, and the next
+                            # one has started: g0 runs it first, as findRunnable would have.
+                            mp.mailbox.appendleft(nxt)
+                            nxt = None
         if nxt is None:
             mp.nbound -= 1
             gfput(pp, gp)
