@@ -385,3 +385,55 @@ def test_retakep_refuses_a_p_whose_m_is_in_the_runtime() -> None:
             proc.entersyscall(mp)
 
     assert gosched.run(main, gomaxprocs=1) is False
+
+
+# --- bootstrap and ticks --------------------------------------------------------------------
+
+
+def test_bootstrap_state() -> None:
+    """schedinit/procresize: P0 on m0, the other Ps idle and handed out P1, P2, ... in order;
+    goroutine 1 is main; Ms are listed newest first."""
+
+    def main() -> tuple[dict[str, Any], dict[str, Any]]:
+        first = debug.snapshot()
+        wg = WaitGroup()
+        for _ in range(40):
+            wg.add(1)
+            gosched.go(lambda: (gosched.gosched(), wg.done()))
+        wg.wait()
+        return first, debug.snapshot()
+
+    first, later = gosched.run(main, gomaxprocs=4)
+    assert first["gomaxprocs"] == 4
+    assert [p["status"] for p in first["allp"]] == ["running", "idle", "idle", "idle"]
+    assert first["allp"][0]["m"] == 0
+    assert first["sched"]["pidle"] == [1, 2, 3]
+    assert [m["id"] for m in first["allm"]] == [0]
+    assert first["allgs"][0]["goid"] == 1 and first["sched"]["mainstarted"] is True
+    ids = [m["id"] for m in later["allm"]]
+    assert ids == sorted(ids, reverse=True) and ids[-1] == 0 and len(ids) > 1
+
+
+def test_schedtick_counts_only_fresh_time_slices() -> None:
+    """execute increments schedtick only when the G does not inherit the time slice: a G taken
+    from runnext inherits it, one taken from the local queue does not."""
+
+    def tick() -> int:
+        t = debug.snapshot()["allp"][0]["schedtick"]
+        assert isinstance(t, int)
+        return t
+
+    def main() -> list[int]:
+        ticks: list[int] = []
+        wg = WaitGroup()
+        wg.add(2)
+        gosched.go(lambda: (ticks.append(tick()), wg.done()))  # kicked to the local queue
+        gosched.go(lambda: (ticks.append(tick()), wg.done()))  # runnext
+        before = tick()
+        wg.wait()
+        return [before, *ticks, tick()]
+
+    before, from_runnext, from_queue, main_again = gosched.run(main, gomaxprocs=1)
+    assert from_runnext == before  # inherited
+    assert from_queue == before + 1  # a fresh time slice
+    assert main_again == from_queue  # main was readied into runnext: inherited

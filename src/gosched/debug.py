@@ -50,7 +50,8 @@ def _pid(pp: P | None) -> int | None:
 def snapshot() -> dict[str, Any]:
     """The scheduler's state as plain data (JSON-able).
 
-    ``sched`` holds the global counters and queue, ``allp`` every P (by id), ``allm`` every M
+    ``sched`` holds the global counters and queues (the idle P and M lists in the order they
+    are handed out), ``allp`` every P (by id), ``allm`` every M
     (newest first, as Go's allm), ``allgs`` every G in creation order, dead ones included.
     Statuses are Go's names without the prefix ("running" for _Prunning). Read while the
     scheduler runs, so a snapshot taken from one goroutine while others run on other Ms is a
@@ -72,6 +73,8 @@ def snapshot() -> dict[str, Any]:
             "npidle": sched.npidle,
             "nmspinning": sched.nmspinning,
             "needspinning": sched.needspinning,
+            "pidle": [pp.id for pp in reversed(sched.pidle)],  # in pidleget's order
+            "midle": [mp.id for mp in reversed(sched.midle)],  # in mget's order
             "runqsize": len(sched.runq),
             "runq": [gp.goid for gp in list(sched.runq)],
             "gfree_stack": gfree_stack,
