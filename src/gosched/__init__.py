@@ -20,14 +20,18 @@ from typing import Any, NoReturn
 
 from . import debug, sync
 from ._runtime import proc as _proc
+from ._runtime.chan import Chan, nilchan
 from ._runtime.panic import Deadlock, FatalError, RuntimePanic
+from ._runtime.select import default, select
 
 __all__ = [
+    "Chan",
     "Deadlock",
     "FatalError",
     "RuntimePanic",
     "__version__",
     "debug",
+    "default",
     "go",
     "goexit",
     "goid",
@@ -35,7 +39,9 @@ __all__ = [
     "gosched",
     "lock_os_thread",
     "num_goroutine",
+    "nilchan",
     "run",
+    "select",
     "sync",
     "unlock_os_thread",
 ]

@@ -131,6 +131,9 @@ class G:
         "lockedm",  # M it is locked to by lock_os_thread; owner: the G itself
         "preempt",
         "panic",  # exception that escaped the goroutine's function, read by goexit0
+        "waiting",  # sudogs this G is parked on (a channel op or a select); owner: the G
+        "selectDone",  # [token] while a select is parked: whoever pops it wins (Go's CAS)
+        "timer",  # the runtime timer gosched.sleep reuses; owner: the G
     )
 
     def __init__(self) -> None:
@@ -151,9 +154,35 @@ class G:
         self.lockedm: M | None = None
         self.preempt = False
         self.panic: BaseException | None = None
+        self.waiting: list[Sudog] | Sudog | None = None
+        self.selectDone: list[bool] = []
+        self.timer: Any = None
 
     def __repr__(self) -> str:
         return f"<G {self.goid} {GSTATUS_NAMES.get(self.atomicstatus, self.atomicstatus)}>"
+
+
+class Sudog:
+    """A goroutine waiting on a channel (runtime2.go sudog). One per channel operation a parked
+    goroutine is queued for; a select has one per case. Guarded by the channel's lock while
+    queued; after that by the goroutine that owns it."""
+
+    __slots__ = (
+        "g",  # the waiting goroutine
+        "elem",  # value sent, or where a received value is left
+        "c",  # the channel it is queued on
+        "isSelect",  # part of a select: the waker must win g.selectDone first
+        "success",  # True: a value was passed; False: woken by close
+        "casi",  # the select case this sudog stands for
+    )
+
+    def __init__(self, g: G, c: Any, elem: Any, isSelect: bool, casi: int) -> None:
+        self.g = g
+        self.c = c
+        self.elem = elem
+        self.isSelect = isSelect
+        self.success = False
+        self.casi = casi
 
 
 class M:

@@ -14,11 +14,14 @@ Invariants:
   it at once, and greenlet binds a started greenlet to its thread for good. So a G that has begun
   running can only ever be resumed by st.m (proc.py hands it over with startlockedm), and an
   unstarted G picked up by another M is given a stack of that M (proc.stackget).
-- Switches go only g0 -> G (gogo) and G -> g0 (mcall). A G never switches to another G directly,
-  so every G's parent is its M's g0 and an exception that escapes a stack lands in g0.
-- g0 always passes the G it is running into the stack: a new G for a reused stack, ignored by a
-  resumed gopark. A stack passes back an mcall request ``(fn, gp)``, which g0 runs as fn(mp, gp);
-  a stack that ends returns one too (proc.gkilled_m), so g0 handles both alike.
+- Switches go g0 -> G (gogo), G -> g0 (mcall), and G -> G on the same M (switchto), the last
+  only from gopark's fast path, which hands the M straight to the next G exactly where g0 would
+  have after park_m (proc.py). Every stack's parent stays its M's g0, so an exception that
+  escapes a stack lands in g0, and a stack that ends returns to g0.
+- Whoever switches into a stack passes the G it is to run there: a new G for a reused stack,
+  ignored by a resumed gopark. A stack passes back to g0 an mcall request ``(fn, gp)``, which
+  g0 runs as fn(mp, gp); a stack that ends returns one too (proc.gkilled_m), so g0 handles both
+  alike.
 """
 
 from __future__ import annotations
@@ -59,6 +62,12 @@ def gogo(st: Stack, arg: Any) -> MCallRequest:
 def mcall(mp: M, fn: Callable[[M, G], G | None], gp: G) -> Any:
     """On gp's stack: switch to g0, which runs fn(mp, gp); return what g0 resumes gp with."""
     return mp.g0.switch(fn, gp)
+
+
+def switchto(st: Stack, gp: G) -> Any:
+    """On a G's stack: switch straight to ``st`` (a stack of the same M) to run gp there; return
+    what this stack is resumed with."""
+    return st.switch(gp)
 
 
 def kill(st: Stack, exc: BaseException) -> Any:

@@ -1,0 +1,256 @@
+"""select. Follows go/src/runtime/select.go (selectgo, sellock, selunlock, selparkcommit).
+
+``select(*cases)`` takes ``ch.recv``, ``ch.recv_ok``, ``(ch.send, value)`` and ``default``;
+it returns ``(index, value)``: the index of the chosen case among the arguments and the value
+received (a ``(value, ok)`` pair for ``recv_ok``; None for a send or default).
+
+selectgo, as in Go:
+1. Drop cases on the nil channel (never ready). Shuffle the rest into a uniformly random poll
+   order, and sort their channels into a fixed lock order (by identity), so that two selects
+   over the same channels can never lock them in opposite orders.
+2. Lock every channel. Pass 1: the first case in poll order that can proceed wins: a parked
+   partner, buffer room or a buffered value, a closed channel (a receive gets the zero value,
+   a send panics).
+3. Nothing ready: with a default case, take it. Otherwise pass 2: queue a sudog on every
+   channel, arm the goroutine's selectDone token, and park ("select"); park_m unlocks the
+   channels once the goroutine is parked.
+4. Woken: the waker popped selectDone (so exactly one case wins) and left its sudog in
+   gp.param. Pass 3: lock everything again and take our other sudogs off their queues.
+
+``select()`` with no cases parks forever ("select (no cases)"); one case plus default is a
+non-blocking send or receive.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from greenlet import getcurrent
+
+from . import proc
+from .chan import Chan, NilChan, chanrecv, chansend, dequeue
+from .panic import RuntimePanic, throw
+from .runtime2 import Sudog, waitReasonSelect, waitReasonSelectNoCases
+
+if TYPE_CHECKING:
+    from .runtime2 import G, M
+
+_SEND = 0
+_RECV = 1
+_RECV_OK = 2
+
+
+class _Default:
+    """The default case of a select: chosen when no other case is ready."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "gosched.default"
+
+
+default = _Default()
+
+_rand = random.Random()
+_random = _rand.random
+
+# Chan methods (and the nil channel's overrides) that name a select case, mapped to its kind.
+_KINDS: dict[Any, int] = {
+    Chan.recv: _RECV,
+    Chan.recv_ok: _RECV_OK,
+    Chan.send: _SEND,
+    NilChan.recv: _RECV,
+    NilChan.recv_ok: _RECV_OK,
+    NilChan.send: _SEND,
+}
+
+
+def _badcase(i: int, case: Any) -> NoReturn:
+    raise TypeError(
+        f"select: case {i} is not a channel operation: {case!r} "
+        "(use ch.recv, ch.recv_ok, (ch.send, value) or gosched.default)"
+    )
+
+
+def _parse(cases: tuple[Any, ...]) -> tuple[list[tuple[int, Chan[Any], int, Any]], int]:
+    """[(argument index, channel, kind, value to send)], and the default's index or -1."""
+    scases = []
+    dflt = -1
+    for i, case in enumerate(cases):
+        if case is default:
+            if dflt >= 0:
+                raise TypeError("select: multiple defaults")
+            dflt = i
+            continue
+        value = None
+        op = case
+        if type(case) is tuple:
+            if len(case) != 2:
+                _badcase(i, case)
+            op, value = case
+            kind = _KINDS.get(getattr(op, "__func__", None))
+            if kind != _SEND:
+                _badcase(i, case)
+        else:
+            kind = _KINDS.get(getattr(op, "__func__", None))
+            if kind is None or kind == _SEND:
+                _badcase(i, case)
+        c = op.__self__
+        if not isinstance(c, Chan):
+            _badcase(i, case)
+        scases.append((i, c, kind, value))
+    return scases, dflt
+
+
+def select(*cases: Any) -> tuple[int, Any]:
+    """Go's select statement: see the module docstring."""
+    try:
+        mp: M = getcurrent().m  # type: ignore[attr-defined]
+    except AttributeError:
+        proc.notgoroutine("select")
+    scases, dflt = _parse(cases)
+    proc.exitsyscall(mp)
+    try:
+        return selectgo(mp, scases, dflt)
+    finally:
+        proc.entersyscall(mp)
+
+
+def _unlockall(gp: G, locks: Any) -> bool:
+    for lk in reversed(locks):
+        lk.release()
+    return True
+
+
+def selectgo(mp: M, scases: list[tuple[int, Chan[Any], int, Any]], dflt: int) -> tuple[int, Any]:
+    """The select itself; the caller holds its P's claim."""
+    # Cases on the nil channel are never ready.
+    live = [sc for sc in scases if not isinstance(sc[1], NilChan)]
+    if not live:
+        if dflt >= 0:
+            return dflt, None
+        proc.gopark(mp, None, None, waitReasonSelectNoCases)
+        throw("unreachable: select with no cases was woken")
+
+    # Fast paths, as Go compiles them: one case and a default is a non-blocking operation.
+    if len(live) == 1 and dflt >= 0:
+        i, c, kind, value = live[0]
+        if kind == _SEND:
+            if chansend(mp, c, value, False):
+                return i, None
+            return dflt, None
+        selected, v, ok = chanrecv(mp, c, False)
+        if not selected:
+            return dflt, None
+        return i, ((v, ok) if kind == _RECV_OK else v)
+
+    # Poll order: a uniform random permutation (inside-out Fisher-Yates, as Go's).
+    n = len(live)
+    pollorder = [0] * n
+    for k in range(1, n):
+        j = int(_random() * (k + 1))
+        pollorder[k] = pollorder[j]
+        pollorder[j] = k
+    # Lock order: by channel identity, each channel once.
+    chans: list[Chan[Any]] = []
+    seen: set[int] = set()
+    for c in sorted((sc[1] for sc in live), key=id):
+        if id(c) not in seen:
+            seen.add(id(c))
+            chans.append(c)
+    locks = [c.lock for c in chans]
+    for lk in locks:
+        lk.acquire()
+
+    # Pass 1: the first ready case in poll order.
+    for k in pollorder:
+        i, c, kind, value = live[k]
+        if kind == _SEND:
+            if c.closed:
+                _unlockall(None, locks)  # type: ignore[arg-type]
+                raise RuntimePanic("send on closed channel")
+            sg = dequeue(c.recvq) if c.recvq else None
+            if sg is not None:
+                sg.elem = value
+                sg.success = True
+                gp = sg.g
+                gp.param = sg
+                _unlockall(None, locks)  # type: ignore[arg-type]
+                proc.goready(mp, gp)
+                return i, None
+            if len(c.buf) < c.dataqsiz:
+                c.buf.append(value)
+                _unlockall(None, locks)  # type: ignore[arg-type]
+                return i, None
+        else:
+            sg = dequeue(c.sendq) if c.sendq else None
+            if sg is not None:
+                if c.dataqsiz == 0:
+                    v = sg.elem
+                else:
+                    v = c.buf.popleft()
+                    c.buf.append(sg.elem)
+                sg.elem = None
+                sg.success = True
+                gp = sg.g
+                gp.param = sg
+                _unlockall(None, locks)  # type: ignore[arg-type]
+                proc.goready(mp, gp)
+                return i, ((v, True) if kind == _RECV_OK else v)
+            if c.buf:
+                v = c.buf.popleft()
+                _unlockall(None, locks)  # type: ignore[arg-type]
+                return i, ((v, True) if kind == _RECV_OK else v)
+            if c.closed:
+                _unlockall(None, locks)  # type: ignore[arg-type]
+                return i, ((None, False) if kind == _RECV_OK else None)
+
+    if dflt >= 0:
+        _unlockall(None, locks)  # type: ignore[arg-type]
+        return dflt, None
+
+    # Pass 2: queue on every channel and park.
+    me = mp.curg
+    assert me is not None
+    sgs: list[Sudog] = []
+    for k in range(n):
+        i, c, kind, value = live[k]
+        sg = Sudog(me, c, value if kind == _SEND else None, True, k)
+        sgs.append(sg)
+        (c.sendq if kind == _SEND else c.recvq).append(sg)
+    me.waiting = sgs
+    me.param = None
+    done = me.selectDone
+    done.clear()
+    done.append(True)
+    proc.gopark(mp, _unlockall, locks, waitReasonSelect)
+
+    # Pass 3: woken by the case in me.param; take every other sudog off its queue.
+    for lk in locks:
+        lk.acquire()
+    won = me.param
+    me.param = None
+    me.waiting = None
+    if not isinstance(won, Sudog):
+        _unlockall(None, locks)  # type: ignore[arg-type]
+        throw("selectgo: woken without a winning case")
+    for sg in sgs:
+        if sg is won:
+            continue
+        q = sg.c.sendq if live[sg.casi][2] == _SEND else sg.c.recvq
+        try:
+            q.remove(sg)
+        except ValueError:  # a waker dequeued it and lost the select
+            pass
+    _unlockall(None, locks)  # type: ignore[arg-type]
+    i, c, kind, value = live[won.casi]
+    if kind == _SEND:
+        if not won.success:
+            raise RuntimePanic("send on closed channel")
+        return i, None
+    v = won.elem
+    won.elem = None
+    if kind == _RECV_OK:
+        return i, (v, won.success)
+    return i, v
