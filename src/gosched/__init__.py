@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from . import debug, sync
+from . import debug, sync, time
 from ._runtime import proc as _proc
 from ._runtime.chan import Chan, nilchan
 from ._runtime.panic import Deadlock, FatalError, RuntimePanic
@@ -42,7 +42,9 @@ __all__ = [
     "nilchan",
     "run",
     "select",
+    "sleep",
     "sync",
+    "time",
     "unlock_os_thread",
 ]
 
@@ -64,6 +66,9 @@ def run(
 
 go = _proc.go
 go.__module__ = __name__
+
+
+sleep = time.sleep
 
 
 def gosched() -> None:

@@ -55,6 +55,7 @@ from typing import Any, NoReturn
 from greenlet import GreenletExit, getcurrent
 
 from . import stack as _stack
+from . import time as _time
 from .os_thread import newosproc
 from .panic import Deadlock, ExitReason, FatalError, GoexitUnwind, add_note, throw
 from .runq import (
@@ -361,8 +362,7 @@ def _pdestroy(pp: P, to: P | None) -> None:
     if pp.runnext:
         globrunqputhead(pp.runnext.pop())
     if to is not None and pp.timers:
-        to.timers.extend(pp.timers)
-        pp.timers.clear()
+        _time.moveTimers(to, pp)
     gfpurge(pp)
     pp.status = _Pdead
     pp.m = None
@@ -490,6 +490,16 @@ def newproc(
     entersyscall(mp)
 
 
+def newproc_m(mp: M, fn: Callable[..., Any], gocode: CodeType) -> None:
+    """go fn() from runtime code on g0 (a timer's function): mp holds its P; the new G is
+    created by the runtime (no parent goroutine), at gocode."""
+    pp = mp.p
+    assert pp is not None
+    newg = newproc1(fn, (), _NOKW, None, gocode, 0, pp)
+    runqput(pp, newg, True)
+    wakep()
+
+
 def gfput(pp: P, gp: G) -> None:
     """Put a dead G on pp's free list; at 64, move Gs to the global lists until fewer than 32."""
     if gp.atomicstatus != _Gdead:
@@ -608,6 +618,7 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
             and not mp.mailbox
             and not sched.gcwaiting
             and sched.exiting is None
+            and (not pp.timer0When or pp.timer0When > nanotime())
         ):
             # Stealers on other Ms may empty runnext or the queue between any two steps, so
             # each look is an atomic operation that may fail (the checks before them keep the
@@ -759,6 +770,7 @@ def gopark(mp: M, unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: s
         and not mp.mailbox
         and not sched.gcwaiting
         and sched.exiting is None
+        and (not pp.timer0When or pp.timer0When > nanotime())
     ):
         # park_m, here
         casgstatus(gp, _Grunning, _Gwaiting)
@@ -897,7 +909,12 @@ def schedule(mp: M) -> None:
                 stopm(mp)
                 continue
             gp = None
-            if pp.schedtick % 61 and not sched.gcwaiting and not mp.mailbox:
+            if (
+                pp.schedtick % 61
+                and not sched.gcwaiting
+                and not mp.mailbox
+                and (not pp.timer0When or pp.timer0When > nanotime())
+            ):
                 slot = pp.runnext
                 if slot:
                     try:
@@ -986,6 +1003,9 @@ def findRunnable(mp: M) -> tuple[G, bool] | None:
         if sched.gcwaiting:
             gcstopm(mp)
             continue
+        # Timers due on our P run first; they may ready goroutines into our runnext.
+        if pp.timer0When:
+            _time.checkTimers(mp, pp, 0)
         mb = mp.mailbox
         if mb:
             return mb.popleft(), False
@@ -1008,11 +1028,11 @@ def findRunnable(mp: M) -> tuple[G, bool] | None:
             if not mp.spinning:
                 with sched.lock:
                     becomeSpinning(mp)
-            gp = stealWork(mp, pp)
+            gp, ranTimer = stealWork(mp, pp)
             if gp is not None:
                 return gp, False
-            if sched.gcwaiting:
-                continue
+            if ranTimer or sched.gcwaiting:
+                continue  # a timer may have readied a goroutine into our runnext
         # Nothing to do: give up the P.
         with sched.lock:
             if sched.gcwaiting or sched.exiting is not None or mb:
@@ -1046,6 +1066,8 @@ def findRunnable(mp: M) -> tuple[G, bool] | None:
                 with sched.lock:
                     becomeSpinning(mp)
                 continue
+        if _sleep_until_timer(mp):
+            continue
         stopm(mp)
 
 
@@ -1061,25 +1083,76 @@ def _hasstealable(pp: P, mp: M) -> bool:
     return any(_stealable(gp, mp) for gp in list(pp.runq) + list(pp.runnext))
 
 
-def stealWork(mp: M, pp: P) -> G | None:
-    """Four passes over the other Ps in random order; runnext only on the last."""
+def stealWork(mp: M, pp: P) -> tuple[G | None, bool]:
+    """Four passes over the other Ps in random order; on the last one, also run their due
+    timers and take their runnext. Returns (a G to run, whether a timer ran)."""
     allp = sched.allp
     n = len(allp)
     order = sched.stealOrder
+    ranTimer = False
+    now = 0
     for i in range(4):
         last = i == 3
         for idx in order.start(_rand.getrandbits(32)):
             if sched.gcwaiting:
-                return None
+                return None, ranTimer
             if idx >= n:
                 continue
             p2 = allp[idx]
-            if p2 is pp or p2.status == _Pidle:
+            if p2 is pp:
+                continue
+            if last and p2.timer0When:
+                now, _, ran = _time.checkTimers(mp, p2, now)
+                if ran:
+                    # The timer may have readied a goroutine into our runnext.
+                    ranTimer = True
+                    gp, _ = runqget(pp)
+                    if gp is not None:
+                        return gp, True
+            if p2.status == _Pidle:
                 continue
             gp = runqsteal(pp, p2, mp, last)
             if gp is not None:
-                return gp
-    return None
+                return gp, ranTimer
+    return None, ranTimer
+
+
+def _sleep_until_timer(mp: M) -> bool:
+    """mp has no P and found no work. If a timer is pending on any P and no other M is already
+    sleeping until one, sleep until the earliest (Go's netpoll(delay) in findRunnable), then
+    take an idle P to run it. Returns whether mp now holds a P."""
+    pollUntil = _time.nextTimer()
+    if pollUntil == 0:
+        return False
+    with sched.lock:
+        if sched.pollerm is not None or sched.exiting is not None:
+            return False
+        sched.pollerm = mp
+        sched.lastpoll = 0
+        sched.pollUntil = pollUntil
+    # A timer armed after nextTimer() above either saw us as the poller and woke us, or saw no
+    # poller and called wakep, which finds the P we released.
+    delay = pollUntil - nanotime()
+    if delay > 0:
+        mp.blocked = True
+        try:
+            mp.park.tsleep(delay / 1e9)
+        finally:
+            mp.blocked = False
+    with sched.lock:
+        sched.pollerm = None
+        sched.pollUntil = 0
+        sched.lastpoll = nanotime()
+        if sched.exiting is not None:
+            return False
+        pp = pidleget()
+        if pp is None:
+            return False
+        acquirep(mp, pp)
+        # As Go after netpoll: look for work as a spinning M (the due timer may be on
+        # another P; stealWork runs those).
+        becomeSpinning(mp)
+    return True
 
 
 def becomeSpinning(mp: M) -> None:
@@ -1592,8 +1665,8 @@ def checkdead() -> None:
         _fatal_locked(Deadlock("no goroutines (main called runtime.Goexit) - deadlock!"))
         return
     for pp in sched.allp:
-        if pp.timers:
-            return  # a timer will wake someone
+        if pp.ntimers:
+            return  # a pending timer will wake someone
     from .traceback import dumpall
 
     _fatal_locked(Deadlock("all goroutines are asleep - deadlock!", dumpall(gs)))

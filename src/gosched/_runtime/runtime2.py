@@ -261,7 +261,10 @@ class P:
         "runq",  # deque of runnable Gs, at most RUNQ_SIZE; owner appends/pops left, stealers remove
         "runnext",  # [G] or []: the G to run next, inheriting the time slice
         "gFree",  # dead Gs (with their stacks) for gfget; owner M
-        "timers",  # timer heap (filled by the timers issue)
+        "timers",  # heap of (when, seq, gen, timer); guarded by timersLock
+        "timersLock",
+        "timer0When",  # when of the heap's top entry (may be stale-early), 0 if empty
+        "ntimers",  # active timers in the heap (stale entries excluded); guarded by timersLock
     )
 
     def __init__(self, id: int) -> None:
@@ -276,6 +279,9 @@ class P:
         self.runnext: list[G] = []
         self.gFree: list[G] = []
         self.timers: list[Any] = []
+        self.timersLock = threading.Lock()
+        self.timer0When = 0
+        self.ntimers = 0
 
     def __repr__(self) -> str:
         return f"<P {self.id} {PSTATUS_NAMES.get(self.status, self.status)}>"
@@ -318,6 +324,8 @@ class Sched:
         "freem",  # Ms whose thread has ended (mexit); guarded by lock
         "allp",  # Ps by id; replaced only with the world stopped
         "stealOrder",
+        "pollerm",  # the M sleeping until the next timer (Go's netpoll-blocked M); under lock
+        "pollUntil",  # when that M will wake, 0 if none
     )
 
     def __init__(self) -> None:
@@ -357,6 +365,8 @@ class Sched:
         self.freem: list[M] = []
         self.allp: list[P] = []
         self.stealOrder = RandomOrder()
+        self.pollerm: M | None = None
+        self.pollUntil = 0
         self.worldsema = Sema(1)
 
 

@@ -132,8 +132,9 @@ def _createdby(gp: G) -> list[str]:
         return []
     line = line_of(code, gp.gopc)
     modname = _modname_for_file(code.co_filename)
+    parent = f" in goroutine {gp.parentGoid}" if gp.parentGoid else ""
     return [
-        f"created by {modname}.{_qualname(code)} in goroutine {gp.parentGoid}",
+        f"created by {modname}.{_qualname(code)}{parent}",
         f"\t{code.co_filename}:{line}",
     ]
 
