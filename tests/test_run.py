@@ -867,3 +867,32 @@ def test_runtime_calls_in_finally_of_killed_goroutine_raise_greenletexit(procs: 
 def test_num_goroutine_outside_run_raises() -> None:
     with pytest.raises(RuntimeError, match=r"gosched\.run"):
         gosched.num_goroutine()
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_channel_outliving_run_forgets_killed_waiters(procs: int) -> None:
+    """Goroutines killed while parked on a channel leave its queues: a channel (or WaitGroup)
+    that outlives gosched.run works normally in the next run."""
+    ch: gosched.Chan[int] = gosched.Chan()
+    wg = WaitGroup()
+    wg.add(1)
+
+    def first() -> None:
+        started = WaitGroup()
+        started.add(3)
+        gosched.go(lambda: (started.done(), ch.recv()))
+        gosched.go(lambda: (started.done(), ch.recv()))
+        gosched.go(lambda: (started.done(), wg.wait()))
+        started.wait()
+        gosched.gosched()  # let the last one park too
+        assert len(ch.recvq) == 2
+
+    gosched.run(first, gomaxprocs=procs)
+    assert not ch.recvq and not ch.sendq
+
+    def second() -> int | None:
+        gosched.go(ch.send, 42)
+        wg.done()
+        return ch.recv()
+
+    assert gosched.run(second, gomaxprocs=procs) == 42

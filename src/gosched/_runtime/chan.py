@@ -41,7 +41,11 @@ from greenlet import getcurrent
 from . import proc
 from .panic import RuntimePanic, throw
 from .runtime2 import (
+    RUNQ_SIZE,
     Sudog,
+    _Grunnable,
+    _Gwaiting,
+    sched,
     waitReasonChanReceive,
     waitReasonChanReceiveNilChan,
     waitReasonChanSend,
@@ -54,13 +58,64 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _gopark = proc.gopark
-_goready = proc.goready
+_casgstatus = proc.casgstatus
 _exitsyscall_slow = proc.exitsyscall_slow
 
 
 def _unlock(gp: G, lock: Any) -> bool:
     lock.release()
     return True
+
+
+def ready(mp: M, gp: G) -> None:
+    """goready(mp, gp), inlined for the channel hot paths: _Gwaiting -> _Grunnable, into the
+    runnext of mp's P (the old runnext to the tail), then wakep's first checks."""
+    _casgstatus(gp, _Gwaiting, _Grunnable)
+    gp.waitreason = ""
+    pp = mp.p
+    slot = pp.runnext  # type: ignore[union-attr]
+    if slot:
+        try:
+            old = slot.pop()
+        except IndexError:
+            old = None
+        slot.append(gp)
+        if old is not None:
+            q = pp.runq  # type: ignore[union-attr]
+            if len(q) < RUNQ_SIZE:
+                q.append(old)
+            else:
+                proc.runqputslow(pp, old)  # type: ignore[arg-type]
+    else:
+        slot.append(gp)
+    if not sched.nmspinning:
+        if sched.npidle:
+            proc.wakep()
+        elif not sched.needspinning:
+            sched.needspinning = 1
+
+
+def _sudog(gp: G, c: Chan[Any], elem: Any) -> Sudog:
+    """gp's cached sudog for a plain (non-select) channel operation: a goroutine waits on one
+    such operation at a time, and the sudog leaves every queue before the operation returns."""
+    sg = gp.sudog
+    if sg is None:
+        sg = gp.sudog = Sudog(gp, c, elem, False, 0)
+    else:
+        sg.c = c
+        sg.elem = elem
+        sg.success = False
+    return sg
+
+
+def _unqueue(c: Chan[Any], q: collections.deque[Sudog], sg: Sudog) -> None:
+    """Take sg off q, if it is still there (a goroutine killed while parked: a channel that
+    outlives gosched.run must not keep it)."""
+    with c.lock:
+        try:
+            q.remove(sg)
+        except ValueError:
+            pass
 
 
 def dequeue(q: collections.deque[Sudog]) -> Sudog | None:
@@ -177,10 +232,21 @@ class Chan(Generic[T]):
         return self
 
     def __next__(self) -> T:
-        v, ok = self.recv_ok()
+        try:
+            mp: M = getcurrent().m  # type: ignore[attr-defined]
+        except AttributeError:
+            proc.notgoroutine("Chan.__next__")
+        try:
+            mp.psyscall.pop()
+        except IndexError:
+            _exitsyscall_slow(mp)
+        try:
+            _, v, ok = chanrecv(mp, self, True)
+        finally:
+            mp.psyscall.append(mp.p)  # type: ignore[arg-type]
         if not ok:
             raise StopIteration
-        return v  # type: ignore[return-value]
+        return v  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         state = " closed" if self.closed else ""
@@ -239,8 +305,12 @@ def chansend(mp: M, c: Chan[Any], v: Any, block: bool) -> bool:
     if c.closed:
         lock.release()
         raise RuntimePanic("send on closed channel")
-    if c.recvq:
-        sg = dequeue(c.recvq)
+    q = c.recvq
+    if q:
+        sg = q.popleft()
+        if sg.isSelect:
+            q.appendleft(sg)
+            sg = dequeue(q)
         if sg is not None:
             # A waiting receiver: hand the value over directly.
             sg.elem = v
@@ -248,7 +318,7 @@ def chansend(mp: M, c: Chan[Any], v: Any, block: bool) -> bool:
             gp = sg.g
             gp.param = sg
             lock.release()
-            _goready(mp, gp)
+            ready(mp, gp)
             return True
     buf = c.buf
     if len(buf) < c.dataqsiz:
@@ -260,11 +330,15 @@ def chansend(mp: M, c: Chan[Any], v: Any, block: bool) -> bool:
         return False
     me = mp.curg
     assert me is not None
-    sg = Sudog(me, c, v, False, 0)
+    sg = _sudog(me, c, v)
     me.waiting = sg
     me.param = None
     c.sendq.append(sg)
-    _gopark(mp, _unlock, lock, waitReasonChanSend)
+    try:
+        _gopark(mp, _unlock, lock, waitReasonChanSend)
+    except BaseException:  # killed while parked (the program is ending): leave no trace here
+        _unqueue(c, c.sendq, sg)
+        raise
     me.waiting = None
     me.param = None
     if not sg.success:
@@ -288,8 +362,12 @@ def chanrecv(mp: M, c: Chan[Any], block: bool) -> tuple[bool, Any, bool]:
     if c.closed and not c.buf:
         lock.release()
         return True, None, False
-    if c.sendq:
-        sg = dequeue(c.sendq)
+    q = c.sendq
+    if q:
+        sg = q.popleft()
+        if sg.isSelect:
+            q.appendleft(sg)
+            sg = dequeue(q)
         if sg is not None:
             # A waiting sender: the buffer is full (or there is none).
             if c.dataqsiz == 0:
@@ -303,7 +381,7 @@ def chanrecv(mp: M, c: Chan[Any], block: bool) -> tuple[bool, Any, bool]:
             gp = sg.g
             gp.param = sg
             lock.release()
-            _goready(mp, gp)
+            ready(mp, gp)
             return True, v, True
     buf = c.buf
     if buf:
@@ -315,11 +393,15 @@ def chanrecv(mp: M, c: Chan[Any], block: bool) -> tuple[bool, Any, bool]:
         return False, None, False
     me = mp.curg
     assert me is not None
-    sg = Sudog(me, c, None, False, 0)
+    sg = _sudog(me, c, None)
     me.waiting = sg
     me.param = None
     c.recvq.append(sg)
-    _gopark(mp, _unlock, lock, waitReasonChanReceive)
+    try:
+        _gopark(mp, _unlock, lock, waitReasonChanReceive)
+    except BaseException:  # killed while parked (the program is ending): leave no trace here
+        _unqueue(c, c.recvq, sg)
+        raise
     me.waiting = None
     me.param = None
     v = sg.elem
@@ -349,4 +431,4 @@ def closechan(mp: M, c: Chan[Any]) -> None:
             glist.append(gp)
     lock.release()
     for gp in glist:
-        _goready(mp, gp)
+        ready(mp, gp)

@@ -134,6 +134,7 @@ class G:
         "waiting",  # sudogs this G is parked on (a channel op or a select); owner: the G
         "selectDone",  # [token] while a select is parked: whoever pops it wins (Go's CAS)
         "timer",  # the runtime timer gosched.sleep reuses; owner: the G
+        "sudog",  # the sudog a plain channel operation reuses (Go's per-P sudog cache)
     )
 
     def __init__(self) -> None:
@@ -157,6 +158,7 @@ class G:
         self.waiting: list[Sudog] | Sudog | None = None
         self.selectDone: list[bool] = []
         self.timer: Any = None
+        self.sudog: Sudog | None = None
 
     def __repr__(self) -> str:
         return f"<G {self.goid} {GSTATUS_NAMES.get(self.atomicstatus, self.atomicstatus)}>"

@@ -123,6 +123,20 @@ def _unlockall(gp: G, locks: Any) -> bool:
     return True
 
 
+def _dequeue_all(
+    sgs: list[Sudog], live: list[tuple[int, Chan[Any], int, Any]], won: Sudog | None
+) -> None:
+    """Take every sudog but won off its channel's queue. All the channels are locked."""
+    for sg in sgs:
+        if sg is won:
+            continue
+        q = sg.c.sendq if live[sg.casi][2] == _SEND else sg.c.recvq
+        try:
+            q.remove(sg)
+        except ValueError:  # a waker dequeued it and lost the select
+            pass
+
+
 def selectgo(mp: M, scases: list[tuple[int, Chan[Any], int, Any]], dflt: int) -> tuple[int, Any]:
     """The select itself; the caller holds its P's claim."""
     # Cases on the nil channel are never ready.
@@ -224,7 +238,14 @@ def selectgo(mp: M, scases: list[tuple[int, Chan[Any], int, Any]], dflt: int) ->
     done = me.selectDone
     done.clear()
     done.append(True)
-    proc.gopark(mp, _unlockall, locks, waitReasonSelect)
+    try:
+        proc.gopark(mp, _unlockall, locks, waitReasonSelect)
+    except BaseException:  # killed while parked (the program is ending): leave no trace
+        for lk in locks:
+            lk.acquire()
+        _dequeue_all(sgs, live, None)
+        _unlockall(None, locks)  # type: ignore[arg-type]
+        raise
 
     # Pass 3: woken by the case in me.param; take every other sudog off its queue.
     for lk in locks:
@@ -235,14 +256,7 @@ def selectgo(mp: M, scases: list[tuple[int, Chan[Any], int, Any]], dflt: int) ->
     if not isinstance(won, Sudog):
         _unlockall(None, locks)  # type: ignore[arg-type]
         throw("selectgo: woken without a winning case")
-    for sg in sgs:
-        if sg is won:
-            continue
-        q = sg.c.sendq if live[sg.casi][2] == _SEND else sg.c.recvq
-        try:
-            q.remove(sg)
-        except ValueError:  # a waker dequeued it and lost the select
-            pass
+    _dequeue_all(sgs, live, won)
     _unlockall(None, locks)  # type: ignore[arg-type]
     i, c, kind, value = live[won.casi]
     if kind == _SEND:

@@ -52,7 +52,15 @@ def semacquire(mp: M, s: Sema, reason: str = waitReasonSemacquire, lifo: bool = 
         else:
             s.waiters.append(gp)
         gp.param = None
-        gopark(mp, _unlock, lock, reason)
+        try:
+            gopark(mp, _unlock, lock, reason)
+        except BaseException:  # killed while parked (the program is ending): leave no trace
+            with lock:
+                try:
+                    s.waiters.remove(gp)
+                except ValueError:
+                    pass
+            raise
         if gp.param is _TICKET:
             gp.param = None
             return
