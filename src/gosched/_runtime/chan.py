@@ -40,6 +40,7 @@ from greenlet import getcurrent
 
 from . import proc
 from .panic import RuntimePanic, throw
+from .runq import runqputslow
 from .runtime2 import (
     RUNQ_SIZE,
     Sudog,
@@ -85,7 +86,7 @@ def ready(mp: M, gp: G) -> None:
             if len(q) < RUNQ_SIZE:
                 q.append(old)
             else:
-                proc.runqputslow(pp, old)  # type: ignore[arg-type]
+                runqputslow(pp, old)  # type: ignore[arg-type]
     else:
         slot.append(gp)
     if not sched.nmspinning:
@@ -307,16 +308,18 @@ def chansend(mp: M, c: Chan[Any], v: Any, block: bool) -> bool:
         raise RuntimePanic("send on closed channel")
     q = c.recvq
     if q:
-        sg = q.popleft()
-        if sg.isSelect:
-            q.appendleft(sg)
-            sg = dequeue(q)
-        if sg is not None:
+        head = q.popleft()
+        if head.isSelect:  # a select's sudog: it must be won first (dequeue)
+            q.appendleft(head)
+            waiter = dequeue(q)
+        else:
+            waiter = head
+        if waiter is not None:
             # A waiting receiver: hand the value over directly.
-            sg.elem = v
-            sg.success = True
-            gp = sg.g
-            gp.param = sg
+            waiter.elem = v
+            waiter.success = True
+            gp = waiter.g
+            gp.param = waiter
             lock.release()
             ready(mp, gp)
             return True
@@ -364,22 +367,24 @@ def chanrecv(mp: M, c: Chan[Any], block: bool) -> tuple[bool, Any, bool]:
         return True, None, False
     q = c.sendq
     if q:
-        sg = q.popleft()
-        if sg.isSelect:
-            q.appendleft(sg)
-            sg = dequeue(q)
-        if sg is not None:
+        head = q.popleft()
+        if head.isSelect:  # a select's sudog: it must be won first (dequeue)
+            q.appendleft(head)
+            waiter = dequeue(q)
+        else:
+            waiter = head
+        if waiter is not None:
             # A waiting sender: the buffer is full (or there is none).
             if c.dataqsiz == 0:
-                v = sg.elem
+                v = waiter.elem
             else:
                 buf = c.buf
                 v = buf.popleft()
-                buf.append(sg.elem)
-            sg.elem = None
-            sg.success = True
-            gp = sg.g
-            gp.param = sg
+                buf.append(waiter.elem)
+            waiter.elem = None
+            waiter.success = True
+            gp = waiter.g
+            gp.param = waiter
             lock.release()
             ready(mp, gp)
             return True, v, True
@@ -430,5 +435,7 @@ def closechan(mp: M, c: Chan[Any]) -> None:
             gp.param = sg
             glist.append(gp)
     lock.release()
-    for gp in glist:
+    # Go collects them on a gList, a stack, so they are readied last first: each goready takes
+    # runnext and kicks the previous one to the tail, and the first receiver runs first.
+    for gp in reversed(glist):
         ready(mp, gp)
