@@ -59,14 +59,14 @@ from ._runtime.runtime2 import (
     waitReasonSyncRWMutexRLock,
     waitReasonSyncWaitGroupWait,
 )
-from ._runtime.sema import semacquire, semrelease
+from ._runtime.sema import KILLED_WOKEN, semacquire, semrelease
 
 if TYPE_CHECKING:
     from types import TracebackType
 
     from ._runtime.runtime2 import G
 
-__all__ = ["Cond", "Locker", "Mutex", "Once", "RWMutex", "Semaphore", "WaitGroup"]
+__all__ = ["Cond", "Locker", "Mutex", "Once", "RLocker", "RWMutex", "Semaphore", "WaitGroup"]
 
 _nanotime = time.monotonic_ns
 
@@ -188,7 +188,7 @@ class Mutex:
                 wait_start = _nanotime()
             _proc.exitsyscall(mp)
             try:
-                semacquire(mp, self._sema, waitReasonSyncMutexLock, lifo)
+                semacquire(mp, self._sema, waitReasonSyncMutexLock, lifo, self._killed)
             finally:
                 _proc.entersyscall(mp)
             starving = starving or _nanotime() - wait_start > starvationThresholdNs
@@ -208,6 +208,20 @@ class Mutex:
                 lock.release()
                 return
             awoke = True
+
+    def _killed(self, how: int) -> None:
+        """A waiter was killed at the end of the program: take it out of the state word, so
+        that a Mutex outliving gosched.run goes on working (a mutex held by a killed goroutine
+        stays held, as in Go)."""
+        with self._lock:
+            state = self._state
+            if how == KILLED_WOKEN:
+                state &= ~mutexWoken  # the unlocker counted us out and we never cleared it
+            else:  # still queued, or handed the mutex in starvation mode: still counted
+                state -= mutexWaiter
+            if state >> mutexWaiterShift == 0:
+                state &= ~mutexStarving
+            self._state = state
 
     def unlock(self) -> None:
         """Unlock the mutex. Unlocking an unlocked mutex is fatal (FatalError)."""
@@ -560,7 +574,7 @@ class _NotifyList:
     ``notify`` and the late waiter sees its ticket is already served.
     """
 
-    __slots__ = ("lock", "wait", "notify", "waiters")
+    __slots__ = ("lock", "wait", "notify", "waiters", "abandoned")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()  # guards all fields
@@ -568,6 +582,10 @@ class _NotifyList:
         self.notify = 0  # the ticket of the next waiter to notify
         # Parked waiters by ticket, in the order they parked (Go's sudog list).
         self.waiters: dict[int, G] = {}
+        # Unserved tickets whose holders will never wait: killed at exit (not in Go, where the
+        # process ends), or Cond.wait's unlock raised. notify_one skips them, so no signal is
+        # spent on them (and a Cond outliving gosched.run works in the next run).
+        self.abandoned: set[int] = set()
 
     def add(self) -> int:
         lock = self.lock
@@ -589,9 +607,22 @@ class _NotifyList:
             gp = mp.curg
             assert gp is not None
             self.waiters[t] = gp
-            _proc.gopark(mp, _unlock, lock, waitReasonSyncCondWait)
+            try:
+                _proc.gopark(mp, _unlock, lock, waitReasonSyncCondWait)
+            except BaseException:  # killed while parked: the program is ending
+                self.forget(t)
+                raise
         finally:
             _proc.entersyscall(mp)
+
+    def forget(self, t: int) -> None:
+        """The holder of ticket t stops waiting before it was notified: drop its ticket."""
+        lock = self.lock
+        lock.acquire()
+        if t >= self.notify:
+            self.waiters.pop(t, None)
+            self.abandoned.add(t)
+        lock.release()
 
     def notify_one(self) -> None:
         # Fast path: no new waiters since the last notification (read without the lock, as
@@ -602,7 +633,13 @@ class _NotifyList:
         lock = self.lock
         lock.acquire()
         t = self.notify
-        if t == self.wait:
+        wait = self.wait
+        abandoned = self.abandoned
+        while abandoned and t != wait and t in abandoned:
+            abandoned.discard(t)
+            t += 1
+        if t == wait:
+            self.notify = t
             lock.release()
             return
         self.notify = t + 1
@@ -626,6 +663,7 @@ class _NotifyList:
         self.waiters = {}
         # Waiters that took a ticket but have not parked yet will see they were notified.
         self.notify = self.wait
+        self.abandoned.clear()
         lock.release()
         if waiters:
             _proc.exitsyscall(mp)
@@ -661,9 +699,14 @@ class Cond:
 
     def wait(self) -> None:
         """Unlock L, park until woken by signal or broadcast, lock L again."""
-        t = self._notify.add()
-        self.L.unlock()
-        self._notify.wait_ticket(t)
+        notify = self._notify
+        t = notify.add()
+        try:
+            self.L.unlock()
+        except BaseException:
+            notify.forget(t)
+            raise
+        notify.wait_ticket(t)
         self.L.lock()
 
     def signal(self) -> None:
@@ -745,12 +788,29 @@ class Semaphore:
                 throw("sync.Semaphore: a request larger than the semaphore was woken")
             gp = mp.curg
             assert gp is not None
-            self._waiters.append(_Waiter(n, gp))
+            w = _Waiter(n, gp)
+            self._waiters.append(w)
             # x/sync waits in a select on ctx.Done() and its ready channel; release closes
             # ready after counting our units in _cur, so waking up means we hold them.
-            _proc.gopark(mp, _unlock, lock, waitReasonSelect)
+            try:
+                _proc.gopark(mp, _unlock, lock, waitReasonSelect)
+            except BaseException:
+                self._leave(w)
+                raise
         finally:
             _proc.entersyscall(mp)
+
+    def _leave(self, w: _Waiter) -> None:
+        """w stops waiting without having used its units: it was killed while parked (the
+        program is ending). Undo its part so that a Semaphore outliving gosched.run works in the
+        next run: out of the queue if it is still there, else give back what it was granted."""
+        lock = self._lock
+        lock.acquire()
+        try:
+            self._waiters.remove(w)
+        except ValueError:
+            self._cur -= w.n
+        lock.release()
 
     def try_acquire(self, n: int = 1) -> bool:
         """Acquire n units if they are available and nobody waits; report whether it did."""

@@ -17,6 +17,7 @@ Both are called from runtime code on a G: the caller holds its P's claim (proc.p
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .proc import gopark, goready, goyield
@@ -25,7 +26,7 @@ from .runtime2 import Sema, waitReasonSemacquire
 if TYPE_CHECKING:
     from .runtime2 import G, M
 
-__all__ = ["Sema", "semacquire", "semrelease"]
+__all__ = ["KILLED_HANDOFF", "KILLED_QUEUED", "KILLED_WOKEN", "Sema", "semacquire", "semrelease"]
 
 # gp.param of a waiter that semrelease gave the unit directly (Go's sudog.ticket == 1).
 _TICKET = object()
@@ -36,8 +37,26 @@ def _unlock(gp: G, lock: Any) -> bool:
     return True
 
 
-def semacquire(mp: M, s: Sema, reason: str = waitReasonSemacquire, lifo: bool = False) -> None:
-    """Take one unit of s, parking until one is available."""
+# How a wait ended when its goroutine was killed at the end of the program (semacquire's
+# onkill): still queued, readied by a plain release, or handed the unit by a hand-off release.
+KILLED_QUEUED = 0
+KILLED_WOKEN = 1
+KILLED_HANDOFF = 2
+
+
+def semacquire(
+    mp: M,
+    s: Sema,
+    reason: str = waitReasonSemacquire,
+    lifo: bool = False,
+    onkill: Callable[[int], None] | None = None,
+) -> None:
+    """Take one unit of s, parking until one is available.
+
+    If the goroutine is killed while parked (the program is ending), s forgets it, including a
+    unit a plain release had added for it, and onkill(how) lets the caller undo its own
+    bookkeeping, so that an object that outlives gosched.run keeps working.
+    """
     lock: threading.Lock = s.lock
     gp = mp.curg
     assert gp is not None
@@ -54,12 +73,21 @@ def semacquire(mp: M, s: Sema, reason: str = waitReasonSemacquire, lifo: bool = 
         gp.param = None
         try:
             gopark(mp, _unlock, lock, reason)
-        except BaseException:  # killed while parked (the program is ending): leave no trace
+        except BaseException:
             with lock:
-                try:
-                    s.waiters.remove(gp)
-                except ValueError:
-                    pass
+                if gp.param is _TICKET:
+                    how = KILLED_HANDOFF
+                else:
+                    try:
+                        s.waiters.remove(gp)
+                        how = KILLED_QUEUED
+                    except ValueError:
+                        how = KILLED_WOKEN
+                        if s.count > 0:
+                            s.count -= 1  # the unit semrelease added for us
+            gp.param = None
+            if onkill is not None:
+                onkill(how)
             raise
         if gp.param is _TICKET:
             gp.param = None
