@@ -281,6 +281,11 @@ class NilChan(Chan[Any]):
         _getm("Chan.close")
         raise RuntimePanic("close of nil channel")
 
+    def __next__(self) -> NoReturn:
+        mp = _getm("Chan.__next__")
+        proc.exitsyscall(mp)
+        _park_forever(mp, waitReasonChanReceiveNilChan)
+
     def __repr__(self) -> str:
         return "<nilchan>"
 

@@ -1140,11 +1140,18 @@ def _sleep_until_timer(mp: M) -> bool:
         finally:
             mp.blocked = False
     with sched.lock:
-        sched.pollerm = None
-        sched.pollUntil = 0
-        sched.lastpoll = nanotime()
+        if sched.pollerm is mp:
+            sched.pollerm = None
+            sched.pollUntil = 0
+            sched.lastpoll = nanotime()
         if sched.exiting is not None:
             return False
+        pp = mp.nextp
+        if pp is not None:
+            # startlockedm handed us a goroutine bound to us, with its P.
+            mp.nextp = None
+            acquirep(mp, pp)
+            return True
         pp = pidleget()
         if pp is None:
             return False
@@ -1391,6 +1398,11 @@ def startlockedm(mp: M, gp: G) -> None:
         elif owner.lockedidle:
             owner.lockedidle = False
             sched.nmidlelocked -= 1
+        elif sched.pollerm is owner:
+            # It sleeps until a timer with no P (_sleep_until_timer): as good as idle.
+            sched.pollerm = None
+            sched.pollUntil = 0
+            sched.lastpoll = nanotime()
         else:
             return
         owner.nextp = releasep(mp)

@@ -31,7 +31,13 @@ from greenlet import getcurrent
 from . import proc
 from .chan import Chan, NilChan, chanrecv, chansend, dequeue
 from .panic import RuntimePanic, throw
-from .runtime2 import Sudog, waitReasonSelect, waitReasonSelectNoCases
+from .runtime2 import (
+    Sudog,
+    waitReasonChanReceiveNilChan,
+    waitReasonChanSendNilChan,
+    waitReasonSelect,
+    waitReasonSelectNoCases,
+)
 
 if TYPE_CHECKING:
     from .runtime2 import G, M
@@ -139,15 +145,36 @@ def _dequeue_all(
 
 def selectgo(mp: M, scases: list[tuple[int, Chan[Any], int, Any]], dflt: int) -> tuple[int, Any]:
     """The select itself; the caller holds its P's claim."""
+    # Go compiles a select of one case and no default as the plain channel operation (so it
+    # parks with that operation's wait reason, nil-channel forms included).
+    if len(scases) == 1 and dflt < 0:
+        i, c, kind, value = scases[0]
+        if isinstance(c, NilChan):
+            proc.gopark(
+                mp,
+                None,
+                None,
+                waitReasonChanSendNilChan if kind == _SEND else waitReasonChanReceiveNilChan,
+            )
+            throw("unreachable: an operation on the nil channel was woken")
+        if kind == _SEND:
+            chansend(mp, c, value, True)
+            return i, None
+        _, v, ok = chanrecv(mp, c, True)
+        return i, ((v, ok) if kind == _RECV_OK else v)
+
     # Cases on the nil channel are never ready.
     live = [sc for sc in scases if not isinstance(sc[1], NilChan)]
     if not live:
         if dflt >= 0:
             return dflt, None
-        proc.gopark(mp, None, None, waitReasonSelectNoCases)
-        throw("unreachable: select with no cases was woken")
+        # select {} parks with "select (no cases)"; a select whose cases are all on the nil
+        # channel parks as any select, with none of its cases able to wake it.
+        reason = waitReasonSelectNoCases if not scases else waitReasonSelect
+        proc.gopark(mp, None, None, reason)
+        throw("unreachable: a select that nothing can wake was woken")
 
-    # Fast paths, as Go compiles them: one case and a default is a non-blocking operation.
+    # Go compiles one case and a default as a non-blocking operation.
     if len(live) == 1 and dflt >= 0:
         i, c, kind, value = live[0]
         if kind == _SEND:

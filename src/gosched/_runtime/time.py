@@ -90,10 +90,32 @@ def deltimer(t: timer) -> bool:
                 t.pp = None
                 pp.ntimers -= 1
                 _maybeclean(pp)
-                return True
-            if t.status == timerRunning:
+                _droptop(pp)
+                wake = sched.pollerm is not None and sched.pollUntil >= t.when
+            elif t.status == timerRunning:
                 t.stopped = True
-            return False
+                return False
+            else:
+                return False
+        if wake:
+            # An M may be sleeping until this timer (or a later one): let it look again, so
+            # that it does not keep the program "running" (checkdead) for a timer now gone.
+            poller = sched.pollerm
+            if poller is not None:
+                poller.park.wakeup()
+        return True
+
+
+def _droptop(pp: P) -> None:
+    """Pop stale entries off the top of pp's heap so that timer0When is a live timer's when
+    (or 0). pp.timersLock held."""
+    h = pp.timers
+    while h:
+        _, _, gen, t = h[0]
+        if t.gen == gen and t.pp is pp and t.status == timerWaiting:
+            break
+        heapq.heappop(h)
+    pp.timer0When = h[0][0] if h else 0
 
 
 def modtimer(pp: P, t: timer, when: int, period: int) -> bool:
