@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from . import debug, sync, time
+from . import context, debug, errgroup, sync, time
 from ._runtime import proc as _proc
 from ._runtime.chan import Chan, nilchan
 from ._runtime.panic import Deadlock, FatalError, RuntimePanic
@@ -30,8 +30,10 @@ __all__ = [
     "FatalError",
     "RuntimePanic",
     "__version__",
+    "context",
     "debug",
     "default",
+    "errgroup",
     "go",
     "goexit",
     "goid",
