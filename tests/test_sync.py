@@ -1058,15 +1058,95 @@ def test_semaphore_request_larger_than_size_blocks_forever() -> None:
     assert "goroutine 1 [select]:" in ei.value.dump
 
 
-def test_semaphore_ctx_not_available_yet() -> None:
-    def main() -> str:
-        s = Semaphore(1)
-        with pytest.raises(TypeError) as ei:
-            s.acquire(object())
-        assert s.try_acquire(1)  # nothing was taken
-        return str(ei.value)
+@pytest.mark.parametrize("procs", PROCS)
+def test_semaphore_acquire_with_context(procs: int) -> None:
+    """x/sync's Acquire(ctx, n): a done context fails at once even if units are free; a wait
+    ends with ctx.err() when the context is done first, and the waiter leaves the queue,
+    unblocking the smaller requests behind it; a request larger than the size waits for ctx."""
+    from gosched import context
 
-    assert run(main) == "Semaphore.acquire: context support arrives with gosched.context"
+    def main() -> list[object]:
+        out: list[object] = []
+        s = Semaphore(3)
+        bg = context.background()
+        s.acquire(bg, 1)  # a context that is never done: plain acquire
+        done_ctx, cancel = context.with_cancel(bg)
+        cancel()
+        try:
+            s.acquire(done_ctx, 1)
+        except context.Canceled:
+            out.append("done before: Canceled")
+        assert s.try_acquire(2)  # nothing was taken by the failed call: 1 + 2 = 3 held
+        # A big request times out at the head of the queue; a small one behind it then fits.
+        s.release(2)  # 1 held, 2 free
+        wg = WaitGroup()
+        wg.add(2)
+
+        def big() -> None:
+            ctx, cancel = context.with_timeout(bg, 0.05)
+            try:
+                s.acquire(ctx, 3)
+            except context.DeadlineExceeded:
+                out.append("big: DeadlineExceeded")
+            finally:
+                cancel()
+                wg.done()
+
+        def small() -> None:
+            gosched.sleep(0.01)  # queue behind big
+            s.acquire(None, 2)
+            out.append("small: acquired")
+            s.release(2)
+            wg.done()
+
+        gosched.go(big)
+        gosched.go(small)
+        wg.wait()
+        # Larger than the semaphore: waits for the context, then fails.
+        ctx, cancel = context.with_timeout(bg, 0.02)
+        try:
+            s.acquire(ctx, 4)
+        except context.DeadlineExceeded:
+            out.append("too big: DeadlineExceeded")
+        cancel()
+        s.release(1)
+        out.append(s.try_acquire(3))
+        return out
+
+    assert run(main, procs) == [
+        "done before: Canceled",
+        "big: DeadlineExceeded",
+        "small: acquired",
+        "too big: DeadlineExceeded",
+        True,
+    ]
+
+
+def test_semaphore_acquire_with_context_granted() -> None:
+    """A ctx waiter that gets its units before the context is done holds them."""
+    from gosched import context
+
+    def main() -> bool:
+        s = Semaphore(1)
+        s.acquire()
+        ctx, cancel = context.with_cancel(context.background())
+        wg = WaitGroup()
+        wg.add(1)
+        got: list[bool] = []
+
+        def waiter() -> None:
+            s.acquire(ctx, 1)
+            got.append(True)
+            wg.done()
+
+        gosched.go(waiter)
+        gosched.gosched()  # waiter queues
+        s.release(1)
+        wg.wait()
+        cancel()
+        return got == [True] and not s.try_acquire(1)
+
+    assert run(main) is True
 
 
 @pytest.mark.parametrize("procs", PROCS)

@@ -48,6 +48,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._runtime import proc as _proc
+from ._runtime.chan import Chan
 from ._runtime.panic import FatalError, RuntimePanic, throw
 from ._runtime.runtime2 import (
     Sema,
@@ -59,6 +60,7 @@ from ._runtime.runtime2 import (
     waitReasonSyncRWMutexRLock,
     waitReasonSyncWaitGroupWait,
 )
+from ._runtime.select import default, select
 from ._runtime.sema import KILLED_WOKEN, semacquire, semrelease
 
 if TYPE_CHECKING:
@@ -723,11 +725,12 @@ class Cond:
 
 
 class _Waiter:
-    __slots__ = ("n", "g")
+    __slots__ = ("n", "g", "ready")
 
-    def __init__(self, n: int, gp: G) -> None:
+    def __init__(self, n: int, gp: G | None, ready: Chan[Any] | None = None) -> None:
         self.n = n  # the weight it asked for
-        self.g = gp
+        self.g = gp  # parked on its own (acquire without a context): goready it
+        self.ready = ready  # waiting in a select with its context: close this
 
 
 class Semaphore:
@@ -758,13 +761,14 @@ class Semaphore:
     def acquire(self, ctx: object = None, n: int = 1) -> None:
         """Acquire n units, parking until they are available.
 
-        ctx must be None for now (Go's context.Background(): wait as long as it takes). With
-        gosched.context, the wait becomes a select on ctx.done() and the waiter's wake-up:
-        on cancellation the waiter leaves the queue (waking those behind it if it was at the
-        head and units are left), and acquire reports ctx.err(), as x/sync does.
+        With a context (gosched.context), the wait ends early when ctx is done: acquire then
+        raises ctx.err() (Canceled or DeadlineExceeded) and holds nothing, as x/sync returns
+        ctx.Err(); a ctx that is done already fails even if the units are free. Without one, it
+        waits as long as it takes (Go's context.Background()).
         """
         if ctx is not None:
-            raise TypeError("Semaphore.acquire: context support arrives with gosched.context")
+            self._acquire_ctx(ctx, n)
+            return
         lock = self._lock
         lock.acquire()
         if self._size - self._cur >= n and not self._waiters:
@@ -799,6 +803,68 @@ class Semaphore:
                 raise
         finally:
             _proc.entersyscall(mp)
+
+    def _acquire_ctx(self, ctx: Any, n: int) -> None:
+        """x/sync's Acquire: queue with a ready channel and select on it and ctx.done()."""
+        done = ctx.done()
+        lock = self._lock
+        lock.acquire()
+        try:
+            if select(done.recv, default)[0] == 0:
+                raise ctx.err()  # done "happened before" the call: fail even if free
+            if self._size - self._cur >= n and not self._waiters:
+                self._cur += n
+                return
+        finally:
+            lock.release()
+        if n > self._size:
+            # Don't make other acquire calls block on one that is doomed: wait for ctx.
+            done.recv()
+            raise ctx.err()
+        ready: Chan[Any] = Chan()
+        w = _Waiter(n, None, ready)
+        with lock:
+            self._waiters.append(w)
+        try:
+            chosen, _ = select(done.recv, ready.recv)
+        except BaseException:
+            self._leave(w)
+            raise
+        if chosen == 1:
+            # Acquired; but if ctx is done by now, give the units back and fail.
+            if select(done.recv, default)[0] == 0:
+                self.release(n)
+                raise ctx.err()
+            return
+        woken: list[_Waiter] = []
+        with lock:
+            if select(ready.recv, default)[0] == 0:
+                # Granted the units just as ctx was done: give them back.
+                self._cur -= n
+                woken = self._notify_waiters()
+            else:
+                front = self._waiters[0] is w
+                self._waiters.remove(w)
+                # If we were holding up the queue and there are units left, serve the rest.
+                if front and self._size > self._cur:
+                    woken = self._notify_waiters()
+        self._wake(woken)
+        raise ctx.err()
+
+    def _wake(self, woken: list[_Waiter]) -> None:
+        """Wake the waiters _notify_waiters granted units to (the state lock is not held)."""
+        if not woken:
+            return
+        mp = _proc.getm("sync.Semaphore.release")
+        for w in woken:
+            if w.ready is not None:
+                w.ready.close()
+                continue
+            _proc.exitsyscall(mp)
+            try:
+                _proc.goready(mp, w.g)  # type: ignore[arg-type]
+            finally:
+                _proc.entersyscall(mp)
 
     def _leave(self, w: _Waiter) -> None:
         """w stops waiting without having used its units: it was killed while parked (the
@@ -838,7 +904,7 @@ class Semaphore:
             lock.release()
             return
         lock.release()
-        mp = _proc.getm("sync.Semaphore.release")
+        _proc.getm("sync.Semaphore.release")  # waking needs a goroutine: fail before changing
         lock.acquire()
         cur = self._cur - n
         if cur < 0:
@@ -847,18 +913,12 @@ class Semaphore:
         self._cur = cur
         woken = self._notify_waiters()
         lock.release()
-        if woken:
-            _proc.exitsyscall(mp)
-            try:
-                for gp in woken:
-                    _proc.goready(mp, gp)
-            finally:
-                _proc.entersyscall(mp)
+        self._wake(woken)
 
-    def _notify_waiters(self) -> list[G]:
-        """Grant units to the waiters at the head while they fit; return them to be readied.
+    def _notify_waiters(self) -> list[_Waiter]:
+        """Grant units to the waiters at the head while they fit; return them to be woken.
         The state lock is held."""
-        woken = []
+        woken: list[_Waiter] = []
         waiters = self._waiters
         while waiters:
             w = waiters[0]
@@ -869,7 +929,7 @@ class Semaphore:
                 break
             self._cur += w.n
             waiters.popleft()
-            woken.append(w.g)
+            woken.append(w)
         return woken
 
 
