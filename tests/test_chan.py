@@ -725,3 +725,24 @@ def test_channel_outlives_run_without_its_killed_waiters(procs: int) -> None:
 def test_channel_operations_outside_run_raise(call: Callable[[], object]) -> None:
     with pytest.raises(RuntimeError):
         call()
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_no_deadlock_report_while_a_goroutine_blocks_in_c(procs: int) -> None:
+    """An M inside a blocking call counts as running (Go's checkdead: run > 0): everyone else
+    waiting on it is not a deadlock."""
+    import time as stdtime
+
+    def main() -> str:
+        ch: gosched.Chan[str] = gosched.Chan()
+
+        def worker() -> None:
+            stdtime.sleep(0.2)  # blocks its thread in C, outside the runtime
+            ch.send("done")
+
+        gosched.go(worker)
+        v = ch.recv()
+        assert v is not None
+        return v
+
+    assert run(main, procs) == "done"
