@@ -13,17 +13,26 @@ through this small command line, so that each measurement starts from a fresh in
 imports only what its own peer needs:
 
 ``python benchmarks/<name>.py describe``
-    prints one JSON object: summary, doc, unit, default_n, targets, and the peers in table order
-    (name, description, requires, available, versions).
+    prints one JSON object: summary, doc, unit, default_n, metric, per_op, max_rounds,
+    targets, and the peers in table order (name, description, requires, available, versions).
 
 ``python benchmarks/<name>.py run PEER N``
     runs PEER once with N operations and prints one JSON object on its last stdout line:
-    ``{"peer": ..., "n": N, "seconds": elapsed}``. A peer whose library is missing exits 3.
+    ``{"peer": ..., "n": N, "seconds": elapsed}`` (the key is the benchmark's metric:
+    ``"seconds"``, or ``"bytes"`` for a memory benchmark). A peer whose library is missing
+    exits 3.
 
-A peer function takes N and returns the elapsed seconds of its timed region, measured with
+A peer function takes N and returns what it measured in the benchmark's metric. For
+``"seconds"`` (the default) that is the elapsed seconds of its timed region, measured with
 ``time.perf_counter``. The timed region covers the job itself (spawning, running, waiting) and
 leaves out the framework's one-off setup and teardown (``gosched.run``, an event loop, gevent's
-hub), which every peer pays once per program rather than once per task.
+hub), which every peer pays once per program rather than once per task. For ``"bytes"`` it is
+the growth of the process's resident set over the measured region (see ``rss_bytes``).
+
+``per_op`` (default True) says whether the table divides the value by N (microseconds per
+message, KiB per goroutine) or shows it whole (seconds per run, for a job such as the prime
+sieve whose N is a size, not a count of equal operations). ``max_rounds`` (default None: as
+many as asked) caps the rounds of a benchmark whose rounds all measure the same figure.
 
 This module is imported by the benchmark files only, with their directory first on sys.path
 (as Python sets it when it runs a script); it must not import gosched or any peer library.
@@ -34,12 +43,16 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 # Exit code of a "run" whose peer library is not importable.
 EXIT_NOT_INSTALLED = 3
+
+# What a peer function can return: elapsed seconds, or bytes of resident memory.
+METRICS = ("seconds", "bytes")
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,20 @@ class Countdown:
             raise AssertionError(f"{self.n} tasks did not run")
 
 
+def check(what: str, got: object, want: object) -> None:
+    """Raise unless a peer's result is what the job must produce: a broken peer fails instead
+    of looking fast."""
+    if got != want:
+        raise AssertionError(f"{what}: got {got!r}, want {want!r}")
+
+
+def rss_bytes() -> int:
+    """The resident set size of this process now, from /proc/self/statm (Linux)."""
+    with open("/proc/self/statm", "rb") as f:
+        resident_pages = int(f.read().split()[1])
+    return resident_pages * os.sysconf("SC_PAGE_SIZE")
+
+
 def _version(module: str) -> str | None:
     try:
         return importlib.metadata.version(module)
@@ -90,7 +117,15 @@ def _version(module: str) -> str | None:
 
 
 def describe(
-    doc: str, *, unit: str, default_n: int, peers: Sequence[Peer], targets: Mapping[str, object]
+    doc: str,
+    *,
+    unit: str,
+    default_n: int,
+    peers: Sequence[Peer],
+    targets: Mapping[str, object],
+    metric: str = "seconds",
+    per_op: bool = True,
+    max_rounds: int | None = None,
 ) -> dict[str, object]:
     """The JSON-able description of a benchmark that ``gosched bench`` reads."""
     text = doc.strip()
@@ -99,6 +134,9 @@ def describe(
         "doc": text,
         "unit": unit,
         "default_n": default_n,
+        "metric": metric,
+        "per_op": per_op,
+        "max_rounds": max_rounds,
         "targets": dict(targets),
         "peers": [
             {
@@ -120,17 +158,32 @@ def main(
     default_n: int,
     peers: Sequence[Peer],
     targets: Mapping[str, object],
+    metric: str = "seconds",
+    per_op: bool = True,
+    max_rounds: int | None = None,
     argv: Sequence[str] | None = None,
 ) -> int:
-    """The benchmark file's command line: ``describe`` or ``run PEER N`` (see module doc)."""
+    """The benchmark file's command line: ``describe`` or ``run PEER N`` (see module doc).
+
+    metric is what the peer functions return (one of METRICS); per_op whether the table shows
+    it per operation (divided by N) or per run; max_rounds the most rounds worth running.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, not {metric!r}")
     args = list(sys.argv[1:] if argv is None else argv)
     by_name = {p.name: p for p in peers}
     if args == ["describe"]:
-        print(
-            json.dumps(
-                describe(doc or "", unit=unit, default_n=default_n, peers=peers, targets=targets)
-            )
+        desc = describe(
+            doc or "",
+            unit=unit,
+            default_n=default_n,
+            peers=peers,
+            targets=targets,
+            metric=metric,
+            per_op=per_op,
+            max_rounds=max_rounds,
         )
+        print(json.dumps(desc))
         return 0
     if len(args) == 3 and args[0] == "run" and args[1] in by_name and args[2].isdigit():
         peer, n = by_name[args[1]], int(args[2])
@@ -138,8 +191,8 @@ def main(
         if missing:
             print(f"{peer.name}: not installed: {', '.join(missing)}", file=sys.stderr)
             return EXIT_NOT_INSTALLED
-        seconds = peer.fn(n)
-        print(json.dumps({"peer": peer.name, "n": n, "seconds": seconds}))
+        value = peer.fn(n)
+        print(json.dumps({"peer": peer.name, "n": n, metric: value}))
         return 0
     names = "|".join(by_name)
     print(f"usage: {sys.argv[0]} describe | run {{{names}}} N", file=sys.stderr)

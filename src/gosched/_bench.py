@@ -19,6 +19,11 @@ Method, and why:
   swing by 2x from one run to the next, ratios measured side by side much less.
 - ``GOSCHED_TRACE`` and ``GODEBUG`` are removed from the children's environment (tracing would
   be measured too); ``GOMAXPROCS`` is passed through and shown in the header.
+- A benchmark measures either time (``metric`` "seconds", the default) or resident memory
+  ("bytes"), and shows it per operation (µs per message, KiB per goroutine) or, with
+  ``per_op`` false, per run (seconds for the whole prime sieve); see ``DISPLAY``.
+- A benchmark may cap its rounds (``max_rounds``) when more would only repeat the same figure:
+  ``memory``'s RSS growth comes out the same to the byte in every round.
 
 Locating the suite: ``$GOSCHED_BENCHMARKS``; else ``benchmarks/`` in the current directory or
 any parent; else ``benchmarks/`` next to the ``src/`` this package was imported from. A
@@ -61,6 +66,15 @@ _DROPPED_ENV = ("GOSCHED_TRACE", "GODEBUG")
 OK = "ok"
 NOT_INSTALLED = "not installed"
 ERROR = "error"
+
+# How a benchmark's raw values are shown: (metric, per_op) -> (symbol, factor). The table shows
+# raw * factor, divided by N when per_op.
+DISPLAY: dict[tuple[str, bool], tuple[str, float]] = {
+    ("seconds", True): ("µs", 1e6),
+    ("seconds", False): ("s", 1.0),
+    ("bytes", True): ("KiB", 1 / 1024),
+    ("bytes", False): ("MiB", 1 / 1024**2),
+}
 
 
 class BenchError(Exception):
@@ -130,14 +144,47 @@ class Benchmark:
     default_n: int
     targets: dict[str, Any]
     peers: tuple[PeerInfo, ...]
+    metric: str = "seconds"  # what a run reports: "seconds" or "bytes"
+    per_op: bool = True  # shown divided by N (per op) or whole (per run)
+    max_rounds: int | None = None  # at most this many rounds, whatever --rounds says
+
+    def rounds(self, asked: int) -> int:
+        """How many rounds this benchmark runs when asked for that many."""
+        return asked if self.max_rounds is None else min(asked, self.max_rounds)
 
     def peer_names(self) -> list[str]:
         return [p.name for p in self.peers]
 
+    @property
+    def symbol(self) -> str:
+        """The unit the table shows values in: µs, s, KiB or MiB."""
+        return DISPLAY[self.metric, self.per_op][0]
+
+    @property
+    def label(self) -> str:
+        """What one number in the table is: "µs/message", "s/run", "KiB/goroutine"."""
+        return f"{self.symbol}/{self.unit if self.per_op else 'run'}"
+
+    def scale(self, n: int) -> float:
+        """The factor from a raw value measured with N = n to the table's unit."""
+        factor = DISPLAY[self.metric, self.per_op][1]
+        return factor / n if self.per_op else factor
+
 
 def discover(suite: Path) -> list[Path]:
-    """The benchmark files in suite, by name: every *.py not starting with an underscore."""
-    return sorted(p for p in suite.glob("*.py") if not p.name.startswith("_"))
+    """The benchmark files in suite, by name: every *.py not starting with an underscore.
+
+    A file named like a standard library module (select.py, queue.py) is refused: run as a
+    script, its directory comes first on sys.path, so it would shadow that module (asyncio
+    imports select) for every benchmark in the suite."""
+    files = sorted(p for p in suite.glob("*.py") if not p.name.startswith("_"))
+    clash = [p.name for p in files if p.stem in sys.stdlib_module_names]
+    if clash:
+        raise BenchError(
+            f"{', '.join(clash)} in {suite}: named like a standard library module, which it "
+            "would shadow for every benchmark there; rename it"
+        )
+    return files
 
 
 def describe(path: Path, env: dict[str, str]) -> Benchmark:
@@ -154,6 +201,9 @@ def describe(path: Path, env: dict[str, str]) -> Benchmark:
         if proc.returncode != 0:
             raise ValueError(f"exit status {proc.returncode}")
         d = json.loads(proc.stdout.strip().splitlines()[-1])
+        metric, per_op = str(d.get("metric", "seconds")), bool(d.get("per_op", True))
+        if (metric, per_op) not in DISPLAY:
+            raise ValueError(f"unknown metric {metric!r}")
         return Benchmark(
             name=path.stem,
             path=path,
@@ -161,6 +211,9 @@ def describe(path: Path, env: dict[str, str]) -> Benchmark:
             unit=str(d["unit"]),
             default_n=int(d["default_n"]),
             targets=dict(d.get("targets") or {}),
+            metric=metric,
+            per_op=per_op,
+            max_rounds=int(d["max_rounds"]) if d.get("max_rounds") else None,
             peers=tuple(
                 PeerInfo(
                     name=str(p["name"]),
@@ -188,21 +241,24 @@ def _tail(text: str, lines: int = 15) -> str:
 
 @dataclass
 class PeerResult:
-    """One peer's measurements in one benchmark; seconds[i] is round i's timed region."""
+    """One peer's measurements in one benchmark: raw[i] is round i's value in the benchmark's
+    metric (seconds of the timed region, or bytes), scale the factor to the table's unit."""
 
     peer: PeerInfo
     n: int
+    scale: float
     status: str = OK
-    seconds: list[float] = field(default_factory=list)
+    raw: list[float] = field(default_factory=list)
     error: str | None = None
 
     @property
-    def us_per_op(self) -> list[float]:
-        return [s / self.n * 1e6 for s in self.seconds]
+    def values(self) -> list[float]:
+        """Every round's value in the table's unit (e.g. µs per op)."""
+        return [v * self.scale for v in self.raw]
 
     @property
     def median(self) -> float | None:
-        return statistics.median(self.us_per_op) if self.seconds else None
+        return statistics.median(self.values) if self.raw else None
 
 
 @dataclass
@@ -228,13 +284,17 @@ class BenchResult:
 
     def targets(self) -> list[tuple[str, float | None, float, bool | None]]:
         """(what, measured, limit, met) for each target the benchmark declares for gosched;
-        met is None when it could not be measured."""
+        met is None when it could not be measured.
+
+        Targets: "max" is gosched's median in the table's unit ("us_per_op", the older name, is
+        the same); "vs" maps a peer to the most gosched's median may be over that peer's."""
         out: list[tuple[str, float | None, float, bool | None]] = []
         t = self.bench.targets
-        if "us_per_op" in t:
-            got, lim = self.median(BASELINE), float(t["us_per_op"])
+        limit = t.get("max", t.get("us_per_op"))
+        if limit is not None:
+            got, lim = self.median(BASELINE), float(limit)
             out.append(
-                (f"{BASELINE} µs/{self.bench.unit}", got, lim, None if got is None else got <= lim)
+                (f"{BASELINE} {self.bench.label}", got, lim, None if got is None else got <= lim)
             )
         for other, lim in dict(t.get("vs") or {}).items():
             got = self.ratio(BASELINE, str(other))
@@ -250,7 +310,7 @@ class BenchResult:
 
 
 def measure(bench: Benchmark, peer: str, n: int, env: dict[str, str]) -> float:
-    """Run one measurement in a fresh subprocess; return its elapsed seconds.
+    """Run one measurement in a fresh subprocess; return its raw value (bench.metric).
 
     Raises LookupError when the peer's library is missing there, RuntimeError on any failure.
     """
@@ -270,10 +330,10 @@ def measure(bench: Benchmark, peer: str, n: int, env: dict[str, str]) -> float:
     if proc.returncode != 0:
         raise RuntimeError(f"exit status {proc.returncode}:\n{_tail(proc.stderr)}")
     try:
-        seconds = float(json.loads(proc.stdout.strip().splitlines()[-1])["seconds"])
+        value = float(json.loads(proc.stdout.strip().splitlines()[-1])[bench.metric])
     except (ValueError, KeyError, TypeError, IndexError):
         raise RuntimeError(f"unreadable result:\n{_tail(proc.stdout)}") from None
-    return seconds
+    return value
 
 
 def run_suite(
@@ -292,7 +352,12 @@ def run_suite(
             b,
             n or b.default_n,
             [
-                PeerResult(p, n or b.default_n, OK if p.available else NOT_INSTALLED)
+                PeerResult(
+                    p,
+                    n or b.default_n,
+                    b.scale(n or b.default_n),
+                    OK if p.available else NOT_INSTALLED,
+                )
                 for p in b.peers
                 if peers is None or p.name in peers
             ],
@@ -302,16 +367,16 @@ def run_suite(
     for rnd in range(rounds):
         for res in results:
             live = [r for r in res.peers if r.status == OK]
-            if not live:
+            if not live or rnd >= res.bench.rounds(rounds):
                 continue
             k = rnd % len(live)
             if progress:
-                progress.write(f"[round {rnd + 1}/{rounds}] {res.bench.name}:")
+                progress.write(f"[round {rnd + 1}/{res.bench.rounds(rounds)}] {res.bench.name}:")
                 progress.flush()
             for r in live[k:] + live[:k]:
                 try:
-                    r.seconds.append(measure_fn(res.bench, r.peer.name, res.n, env))
-                    shown = f"{r.us_per_op[-1]:.2f}"
+                    r.raw.append(measure_fn(res.bench, r.peer.name, res.n, env))
+                    shown = f"{r.values[-1]:.2f}"
                 except LookupError as e:
                     r.status, r.error, shown = NOT_INSTALLED, str(e), NOT_INSTALLED
                 except RuntimeError as e:
@@ -339,10 +404,11 @@ def _fmt(x: float | None, spec: str = ".2f", suffix: str = "") -> str:
 def format_result(res: BenchResult, rounds: int) -> str:
     """The table for one benchmark, with its ratio and target lines."""
     b = res.bench
+    per = f"per {b.unit}" if b.per_op else "per run"
     lines = [
         f"{b.name}: {b.summary.removeprefix(b.name + ':').strip()}",
-        f"n={res.n:,} per run, {_plural(rounds, 'round')}; "
-        f"µs per {b.unit}, lower is better; 'x {BASELINE}' = peer median / {BASELINE} median",
+        f"n={res.n:,} {b.unit}s per run, {_plural(b.rounds(rounds), 'round')}; "
+        f"{b.symbol} {per}, lower is better; 'x {BASELINE}' = peer median / {BASELINE} median",
         "",
     ]
     w = max([len("peer"), *(len(r.peer.name) for r in res.peers)])
@@ -352,9 +418,9 @@ def format_result(res: BenchResult, rounds: int) -> str:
         if r.status != OK:
             lines.append(f"{name:<{w}}  {r.status}")
             continue
-        us = r.us_per_op
+        vs = r.values
         lines.append(
-            f"{name:<{w}}  {_fmt(r.median):>9}  {_fmt(min(us)):>9}  {_fmt(max(us)):>9}  "
+            f"{name:<{w}}  {_fmt(r.median):>9}  {_fmt(min(vs)):>9}  {_fmt(max(vs)):>9}  "
             f"{_fmt(res.ratio(name), '.2f', 'x'):>10}"
         )
     extra = []
@@ -419,7 +485,7 @@ def header(env: dict[str, Any], rounds: int) -> str:
 def to_json(results: Iterable[BenchResult], env: dict[str, Any], rounds: int) -> dict[str, Any]:
     """The machine-readable results: environment, then per benchmark and peer the raw rounds."""
     return {
-        "schema": 1,
+        "schema": 2,
         **env,
         "rounds": rounds,
         "baseline": BASELINE,
@@ -429,6 +495,10 @@ def to_json(results: Iterable[BenchResult], env: dict[str, Any], rounds: int) ->
                 "summary": res.bench.summary,
                 "unit": res.bench.unit,
                 "n": res.n,
+                "rounds": res.bench.rounds(rounds),
+                "metric": res.bench.metric,
+                "per_op": res.bench.per_op,
+                "display_unit": res.bench.label,
                 "targets": [
                     {"what": what, "measured": got, "limit": lim, "met": met}
                     for what, got, lim, met in res.targets()
@@ -441,11 +511,11 @@ def to_json(results: Iterable[BenchResult], env: dict[str, Any], rounds: int) ->
                         "versions": r.peer.versions,
                         "status": r.status,
                         "error": r.error,
-                        "seconds": r.seconds,
-                        "us_per_op": r.us_per_op,
-                        "median_us": r.median,
-                        "min_us": min(r.us_per_op) if r.seconds else None,
-                        "max_us": max(r.us_per_op) if r.seconds else None,
+                        res.bench.metric: r.raw,
+                        "values": r.values,
+                        "median": r.median,
+                        "min": min(r.values) if r.raw else None,
+                        "max": max(r.values) if r.raw else None,
                         f"ratio_to_{BASELINE}": res.ratio(r.peer.name),
                     }
                     for r in res.peers
@@ -486,7 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="gosched bench",
         description="Run the benchmark suite (benchmarks/) side by side with its peers, each "
-        "measurement in a fresh subprocess, rounds interleaved; print median µs per op.",
+        "measurement in a fresh subprocess, rounds interleaved; print the medians.",
         epilog=f"The suite is found through ${ENV_VAR}, else benchmarks/ in the current "
         "directory or a parent, else next to the gosched source tree.",
     )
@@ -505,7 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         metavar="N",
-        help="operations per measurement (default: each benchmark's own)",
+        help="N per measurement, in each benchmark's unit (default: each benchmark's own)",
     )
     p.add_argument(
         "--peers",
