@@ -23,13 +23,14 @@ non-blocking send or receive.
 
 from __future__ import annotations
 
+import itertools
 import random
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from greenlet import getcurrent
 
 from . import proc
-from .chan import Chan, NilChan, chanrecv, chansend, dequeue
+from .chan import Chan, NilChan, chanrecv, chansend, dequeue, nilchan
 from .panic import RuntimePanic, throw
 from .runtime2 import (
     Sudog,
@@ -79,10 +80,14 @@ def _badcase(i: int, case: Any) -> NoReturn:
     )
 
 
-def _parse(cases: tuple[Any, ...]) -> tuple[list[tuple[int, Chan[Any], int, Any]], int]:
-    """[(argument index, channel, kind, value to send)], and the default's index or -1."""
+def _parse(
+    cases: tuple[Any, ...],
+) -> tuple[list[tuple[int, Chan[Any], int, Any]], int, bool]:
+    """[(argument index, channel, kind, value to send)], the default's index or -1, and whether
+    any case is on the nil channel."""
     scases = []
     dflt = -1
+    nilcases = False
     for i, case in enumerate(cases):
         if case is default:
             if dflt >= 0:
@@ -103,10 +108,12 @@ def _parse(cases: tuple[Any, ...]) -> tuple[list[tuple[int, Chan[Any], int, Any]
             if kind is None or kind == _SEND:
                 _badcase(i, case)
         c = op.__self__
-        if not isinstance(c, Chan):
+        if c is nilchan:
+            nilcases = True
+        elif not isinstance(c, Chan):
             _badcase(i, case)
         scases.append((i, c, kind, value))
-    return scases, dflt
+    return scases, dflt, nilcases
 
 
 def select(*cases: Any) -> tuple[int, Any]:
@@ -115,10 +122,10 @@ def select(*cases: Any) -> tuple[int, Any]:
         mp: M = getcurrent().m  # type: ignore[attr-defined]
     except AttributeError:
         proc.notgoroutine("select")
-    scases, dflt = _parse(cases)
+    scases, dflt, nilcases = _parse(cases)
     proc.exitsyscall(mp)
     try:
-        return selectgo(mp, scases, dflt)
+        return selectgo(mp, scases, dflt, nilcases)
     finally:
         proc.entersyscall(mp)
 
@@ -143,13 +150,21 @@ def _dequeue_all(
             pass
 
 
-def selectgo(mp: M, scases: list[tuple[int, Chan[Any], int, Any]], dflt: int) -> tuple[int, Any]:
+# _PERMS[n]: every permutation of range(n), for small n: one random draw picks the poll order.
+_PERMS: tuple[tuple[tuple[int, ...], ...], ...] = tuple(
+    tuple(itertools.permutations(range(n))) for n in range(6)
+)
+
+
+def selectgo(
+    mp: M, scases: list[tuple[int, Chan[Any], int, Any]], dflt: int, nilcases: bool = True
+) -> tuple[int, Any]:
     """The select itself; the caller holds its P's claim."""
     # Go compiles a select of one case and no default as the plain channel operation (so it
     # parks with that operation's wait reason, nil-channel forms included).
     if len(scases) == 1 and dflt < 0:
         i, c, kind, value = scases[0]
-        if isinstance(c, NilChan):
+        if c is nilchan:
             proc.gopark(
                 mp,
                 None,
@@ -164,7 +179,7 @@ def selectgo(mp: M, scases: list[tuple[int, Chan[Any], int, Any]], dflt: int) ->
         return i, ((v, ok) if kind == _RECV_OK else v)
 
     # Cases on the nil channel are never ready.
-    live = [sc for sc in scases if not isinstance(sc[1], NilChan)]
+    live = [sc for sc in scases if sc[1] is not nilchan] if nilcases else scases
     if not live:
         if dflt >= 0:
             return dflt, None
@@ -186,21 +201,21 @@ def selectgo(mp: M, scases: list[tuple[int, Chan[Any], int, Any]], dflt: int) ->
             return dflt, None
         return i, ((v, ok) if kind == _RECV_OK else v)
 
-    # Poll order: a uniform random permutation (inside-out Fisher-Yates, as Go's).
+    # Poll order: a uniformly random permutation.
     n = len(live)
-    pollorder = [0] * n
-    for k in range(1, n):
-        j = int(_random() * (k + 1))
-        pollorder[k] = pollorder[j]
-        pollorder[j] = k
+    if n < len(_PERMS):
+        perms = _PERMS[n]
+        pollorder = perms[int(_random() * len(perms))]
+    else:  # inside-out Fisher-Yates, as Go's
+        order = [0] * n
+        for k in range(1, n):
+            j = int(_random() * (k + 1))
+            order[k] = order[j]
+            order[j] = k
+        pollorder = tuple(order)
     # Lock order: by channel identity, each channel once.
-    chans: list[Chan[Any]] = []
-    seen: set[int] = set()
-    for c in sorted((sc[1] for sc in live), key=id):
-        if id(c) not in seen:
-            seen.add(id(c))
-            chans.append(c)
-    locks = [c.lock for c in chans]
+    byid = {id(sc[1]): sc[1] for sc in live}
+    locks = [byid[k].lock for k in sorted(byid)]
     for lk in locks:
         lk.acquire()
 
