@@ -41,6 +41,14 @@ def _stacks() -> list[Stack]:
     return [o for o in gc.get_objects() if isinstance(o, Stack)]
 
 
+def _local(outer: str) -> str:
+    """How dumps name a function defined inside test function outer: Python 3.11+ frames carry
+    the qualified name (co_qualname); 3.10's carry only the function's own name."""
+    if sys.version_info >= (3, 11):
+        return f"{__name__}.{outer}.<locals>"
+    return __name__
+
+
 def _blocker() -> WaitGroup:
     """A WaitGroup that nobody finishes: wait() on it parks forever."""
     wg = WaitGroup()
@@ -618,13 +626,13 @@ def test_deadlock_main_alone(procs: int) -> None:
     assert str(e) == "all goroutines are asleep - deadlock!"
     assert isinstance(e, gosched.FatalError)
     assert "goroutine 1 [sync.WaitGroup.Wait]:" in e.dump
-    assert "test_deadlock_main_alone" in e.dump
+    assert _local("test_deadlock_main_alone") in e.dump
     assert __file__ in e.dump
     dumped = parse_dump(e.dump)
     assert sorted(dumped) == [1]
     g1 = dumped[1]
     assert g1.created is None
-    assert (f"{__name__}.test_deadlock_main_alone.<locals>.main", __file__, lines[0]) in g1.frames
+    assert (f"{_local('test_deadlock_main_alone')}.main", __file__, lines[0]) in g1.frames
 
 
 @pytest.mark.parametrize("procs", PROCS)
@@ -655,7 +663,7 @@ def test_deadlock_dump_shows_every_goroutine(procs: int) -> None:
     dumped = parse_dump(dump)
     assert sorted(dumped) == [1, 2, 3], dump
     assert dump.startswith("goroutine 1 [sync.WaitGroup.Wait]:\n")
-    prefix = f"{__name__}.test_deadlock_dump_shows_every_goroutine.<locals>"
+    prefix = _local("test_deadlock_dump_shows_every_goroutine")
     assert dumped[1].created is None
     assert (f"{prefix}.main", __file__, lines["main"]) in dumped[1].frames
     for goid, go_line in ((2, lines["go2"]), (3, lines["go3"])):
@@ -685,7 +693,7 @@ def test_deadlock_created_by_names_the_creating_goroutine() -> None:
         gosched.run(main, gomaxprocs=1)
     dumped = parse_dump(ei.value.dump)
     assert sorted(dumped) == [1, 2, 3]
-    prefix = f"{__name__}.test_deadlock_created_by_names_the_creating_goroutine.<locals>"
+    prefix = _local("test_deadlock_created_by_names_the_creating_goroutine")
     assert dumped[2].created is not None and dumped[2].created[:2] == (f"{prefix}.main", 1)
     assert dumped[3].created == (f"{prefix}.middle", 2, __file__, lines["go_leaf"])
 
@@ -797,7 +805,7 @@ def test_debug_inside_run(procs: int) -> None:
     assert dump.startswith("goroutine 1 [running]:\n")
     dumped = parse_dump(dump)
     assert sorted(dumped) == [1, 2]
-    prefix = f"{__name__}.test_debug_inside_run.<locals>"
+    prefix = _local("test_debug_inside_run")
     assert dumped[1].frames[0] == (f"{prefix}.main", __file__, lines["stack"])
     assert dumped[2].reason == "sync.WaitGroup.Wait"
     assert dumped[2].created == (f"{prefix}.main", 1, __file__, lines["go"])
