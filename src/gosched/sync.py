@@ -66,7 +66,7 @@ from ._runtime.sema import KILLED_WOKEN, semacquire, semrelease
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from ._runtime.runtime2 import G
+    from ._runtime.runtime2 import G, M
 
 __all__ = ["Cond", "Locker", "Mutex", "Once", "RLocker", "RWMutex", "Semaphore", "WaitGroup"]
 
@@ -77,6 +77,31 @@ def _unlock(gp: G, lock: Any) -> bool:
     """gopark's unlockf: release the state lock once gp is _Gwaiting."""
     lock.release()
     return True
+
+
+def _semacquire_user(
+    mp: M,
+    s: Sema,
+    reason: str,
+    lifo: bool = False,
+    onkill: Callable[[int], None] | None = None,
+) -> None:
+    """semacquire from user code: enter the runtime (take the claim), wait, leave it."""
+    _proc.exitsyscall(mp)
+    try:
+        semacquire(mp, s, reason, lifo, onkill)
+    finally:
+        _proc.entersyscall(mp)
+
+
+def _semrelease_user(mp: M, s: Sema, handoff: bool = False, n: int = 1) -> None:
+    """semrelease n times from user code, holding the claim meanwhile."""
+    _proc.exitsyscall(mp)
+    try:
+        for _ in range(n):
+            semrelease(mp, s, handoff)
+    finally:
+        _proc.entersyscall(mp)
 
 
 class Locker(Protocol):
@@ -188,11 +213,7 @@ class Mutex:
             lifo = wait_start != 0
             if wait_start == 0:
                 wait_start = _nanotime()
-            _proc.exitsyscall(mp)
-            try:
-                semacquire(mp, self._sema, waitReasonSyncMutexLock, lifo, self._killed)
-            finally:
-                _proc.entersyscall(mp)
+            _semacquire_user(mp, self._sema, waitReasonSyncMutexLock, lifo, self._killed)
             starving = starving or _nanotime() - wait_start > starvationThresholdNs
             lock.acquire()
             old = self._state
@@ -254,11 +275,7 @@ class Mutex:
             # of taking it; the waiter sets mutexLocked itself.
             self._state = new
             lock.release()
-            _proc.exitsyscall(mp)
-            try:
-                semrelease(mp, self._sema, True)
-            finally:
-                _proc.entersyscall(mp)
+            _semrelease_user(mp, self._sema, True)
             return
         # Normal mode. Wake a waiter unless there is none or one has been woken already. (Go
         # also returns if another goroutine locked the mutex between its atomic add and its
@@ -269,11 +286,7 @@ class Mutex:
             return
         self._state = (new - mutexWaiter) | mutexWoken
         lock.release()
-        _proc.exitsyscall(mp)
-        try:
-            semrelease(mp, self._sema, False)
-        finally:
-            _proc.entersyscall(mp)
+        _semrelease_user(mp, self._sema, False)
 
     def __enter__(self) -> None:
         lock = self._lock
@@ -349,11 +362,7 @@ class RWMutex:
         lock.release()
         if r < 0:
             # A writer is pending: wait for its unlock, which releases one unit per reader.
-            _proc.exitsyscall(mp)
-            try:
-                semacquire(mp, self._reader_sem, waitReasonSyncRWMutexRLock)
-            finally:
-                _proc.entersyscall(mp)
+            _semacquire_user(mp, self._reader_sem, waitReasonSyncRWMutexRLock)
 
     def try_rlock(self) -> bool:
         """Lock for reading if that needs no waiting; report whether it did."""
@@ -393,11 +402,7 @@ class RWMutex:
         lock.release()
         if last:
             # The last departing reader lets the writer in.
-            _proc.exitsyscall(mp)
-            try:
-                semrelease(mp, self._writer_sem, False)
-            finally:
-                _proc.entersyscall(mp)
+            _semrelease_user(mp, self._writer_sem, False)
 
     def lock(self) -> None:
         """Lock for writing, parking ("sync.RWMutex.Lock") while readers or a writer hold it."""
@@ -426,11 +431,7 @@ class RWMutex:
         lock.release()
         if wait != 0:
             # Wait for the active readers to leave; the last one releases _writer_sem.
-            _proc.exitsyscall(mp)
-            try:
-                semacquire(mp, self._writer_sem, waitReasonSyncRWMutexLock)
-            finally:
-                _proc.entersyscall(mp)
+            _semacquire_user(mp, self._writer_sem, waitReasonSyncRWMutexLock)
 
     def try_lock(self) -> bool:
         """Lock for writing if that needs no waiting; report whether it did."""
@@ -471,12 +472,7 @@ class RWMutex:
         lock.release()
         # Unblock the readers that arrived while the writer was pending or held the lock.
         if r:
-            _proc.exitsyscall(mp)
-            try:
-                for _ in range(r):
-                    semrelease(mp, self._reader_sem, False)
-            finally:
-                _proc.entersyscall(mp)
+            _semrelease_user(mp, self._reader_sem, False, n=r)
         # Allow other writers to proceed.
         self._w.unlock()
 
@@ -970,12 +966,7 @@ class WaitGroup:
         finally:
             lock.release()
         mp = _proc.getm("WaitGroup.add")
-        _proc.exitsyscall(mp)
-        try:
-            for _ in range(w):
-                semrelease(mp, self._sema)
-        finally:
-            _proc.entersyscall(mp)
+        _semrelease_user(mp, self._sema, n=w)
 
     def done(self) -> None:
         """Decrement the counter by one."""
@@ -999,11 +990,7 @@ class WaitGroup:
             return
         self._w += 1
         lock.release()
-        _proc.exitsyscall(mp)
-        try:
-            semacquire(mp, self._sema, waitReasonSyncWaitGroupWait)
-        finally:
-            _proc.entersyscall(mp)
+        _semacquire_user(mp, self._sema, waitReasonSyncWaitGroupWait)
 
     def go(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         """add(1), then run fn(*args, **kwargs) in a new goroutine that calls done() at the end."""
