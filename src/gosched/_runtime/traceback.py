@@ -9,8 +9,8 @@ traceback, printcreatedby).
 
 Frames are listed innermost first, as Go prints them. The runtime's own frames are left out, as
 Go leaves out runtime frames unless GOTRACEBACK=system: everything in gosched._runtime, the
-command line's wrapper and runpy. Frames of the public gosched modules stay, as Go shows
-sync.(*WaitGroup).Wait.
+private helpers of gosched's public modules, the command line's wrapper and runpy. The public
+functions of gosched's modules stay, as Go shows sync.(*WaitGroup).Wait.
 
 Where the frames come from: a parked or runnable-but-started G from its greenlet's gr_frame
 (readable from any thread); a running G from its thread's current frame
@@ -33,8 +33,13 @@ _HIDDEN = ("gosched._runtime", "gosched.cli", "runpy", "greenlet")
 _NS_PER_MINUTE = 60 * 1_000_000_000
 
 
-def _hidden(modname: str) -> bool:
-    return modname.startswith(_HIDDEN)
+def _hidden(modname: str, name: str) -> bool:
+    """The runtime's own frames: gosched._runtime and friends, and the private helpers (one
+    leading underscore) of gosched's public modules. Their public methods stay, as Go shows
+    sync.(*WaitGroup).Wait."""
+    if modname.startswith(_HIDDEN):
+        return True
+    return modname.startswith("gosched.") and name.startswith("_") and not name.startswith("__")
 
 
 def _qualname(code: CodeType) -> str:
@@ -71,7 +76,7 @@ def _walk(f: FrameType | None) -> list[str]:
     out = []
     while f is not None:
         modname = f.f_globals.get("__name__", "?")
-        if not _hidden(modname):
+        if not _hidden(modname, f.f_code.co_name):
             out.append(_frameline(modname, f.f_code, _frame_qualname(f)))
             out.append(f"\t{f.f_code.co_filename}:{f.f_lineno}")
         f = f.f_back
