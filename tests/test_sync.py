@@ -1328,3 +1328,24 @@ def test_stress_mutex_and_rwmutex(procs: int) -> None:
     n, bad = run(main, procs)
     assert n == n_goroutines * rounds
     assert bad == 0
+
+
+def test_waitgroup_negative_counter_panics() -> None:
+    """Go's "sync: negative WaitGroup counter" (a RuntimePanic), raised at the call site; a
+    WaitGroup whose add() panicked keeps its counter."""
+
+    def main() -> list[str]:
+        out = []
+        wg = WaitGroup()
+        for call in (wg.done, lambda: wg.add(-1)):
+            try:
+                call()
+            except gosched.RuntimePanic as e:
+                out.append(str(e))
+        wg.add(2)
+        wg.done()
+        wg.done()
+        wg.wait()
+        return out
+
+    assert run(main) == ["sync: negative WaitGroup counter"] * 2
