@@ -126,7 +126,7 @@ def dequeue(q: collections.deque[Sudog]) -> Sudog | None:
         sg = q.popleft()
         if sg.isSelect:
             try:
-                sg.g.selectDone.pop()
+                sg.g.selectDone.pop()  # type: ignore[union-attr]
             except IndexError:  # another case of that select won already
                 continue
         return sg

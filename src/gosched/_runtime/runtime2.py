@@ -156,7 +156,7 @@ class G:
         self.preempt = False
         self.panic: BaseException | None = None
         self.waiting: list[Sudog] | Sudog | None = None
-        self.selectDone: list[bool] = []
+        self.selectDone: list[bool] | None = None  # made by the goroutine's first select
         self.timer: Any = None
         self.sudog: Sudog | None = None
 

@@ -278,6 +278,8 @@ def selectgo(
     me.waiting = sgs
     me.param = None
     done = me.selectDone
+    if done is None:
+        done = me.selectDone = []
     done.clear()
     done.append(True)
     try:
