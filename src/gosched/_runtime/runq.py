@@ -189,14 +189,11 @@ def globrunqget(pp: P, max: int) -> G | None:
     if max > 0:
         n = min(n, max)
     gp = gq.popleft()
-    n -= 1
     q = pp.runq
+    # The batch fits: callers come here with an empty local queue (or take one G), as in Go.
+    n = min(n - 1, RUNQ_SIZE - len(q))
+    append = q.append
+    popleft = gq.popleft
     for _ in range(n):
-        g = gq.popleft()
-        if len(q) < RUNQ_SIZE:
-            q.append(g)
-        else:
-            # Cannot happen in Go (the batch fits); keep it correct here: back to the head.
-            gq.appendleft(g)
-            break
+        append(popleft())
     return gp
