@@ -40,13 +40,8 @@ from greenlet import getcurrent
 
 from . import proc
 from .panic import RuntimePanic, throw
-from .runq import runqputslow
 from .runtime2 import (
-    RUNQ_SIZE,
     Sudog,
-    _Grunnable,
-    _Gwaiting,
-    sched,
     waitReasonChanReceive,
     waitReasonChanReceiveNilChan,
     waitReasonChanSend,
@@ -59,41 +54,13 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _gopark = proc.gopark
-_casgstatus = proc.casgstatus
+_goready = proc.goready
 _exitsyscall_slow = proc.exitsyscall_slow
 
 
 def _unlock(gp: G, lock: Any) -> bool:
     lock.release()
     return True
-
-
-def ready(mp: M, gp: G) -> None:
-    """goready(mp, gp), inlined for the channel hot paths: _Gwaiting -> _Grunnable, into the
-    runnext of mp's P (the old runnext to the tail), then wakep's first checks."""
-    _casgstatus(gp, _Gwaiting, _Grunnable)
-    gp.waitreason = ""
-    pp = mp.p
-    slot = pp.runnext  # type: ignore[union-attr]
-    if slot:
-        try:
-            old = slot.pop()
-        except IndexError:
-            old = None
-        slot.append(gp)
-        if old is not None:
-            q = pp.runq  # type: ignore[union-attr]
-            if len(q) < RUNQ_SIZE:
-                q.append(old)
-            else:
-                runqputslow(pp, old)  # type: ignore[arg-type]
-    else:
-        slot.append(gp)
-    if not sched.nmspinning:
-        if sched.npidle:
-            proc.wakep()
-        elif not sched.needspinning:
-            sched.needspinning = 1
 
 
 def _sudog(gp: G, c: Chan[Any], elem: Any) -> Sudog:
@@ -326,7 +293,7 @@ def chansend(mp: M, c: Chan[Any], v: Any, block: bool) -> bool:
             gp = waiter.g
             gp.param = waiter
             lock.release()
-            ready(mp, gp)
+            _goready(mp, gp)
             return True
     buf = c.buf
     if len(buf) < c.dataqsiz:
@@ -391,7 +358,7 @@ def chanrecv(mp: M, c: Chan[Any], block: bool) -> tuple[bool, Any, bool]:
             gp = waiter.g
             gp.param = waiter
             lock.release()
-            ready(mp, gp)
+            _goready(mp, gp)
             return True, v, True
     buf = c.buf
     if buf:
@@ -443,4 +410,4 @@ def closechan(mp: M, c: Chan[Any]) -> None:
     # Go collects them on a gList, a stack, so they are readied last first: each goready takes
     # runnext and kicks the previous one to the tail, and the first receiver runs first.
     for gp in reversed(glist):
-        ready(mp, gp)
+        _goready(mp, gp)

@@ -46,10 +46,18 @@ class Note:
             os.write(self._wfd, b"\0")
 
     def sleep(self) -> None:
-        if self._eventfd:
-            os.eventfd_read(self._rfd)
-        else:
-            os.read(self._rfd, 512)
+        while True:
+            try:
+                if self._eventfd:
+                    os.eventfd_read(self._rfd)
+                else:
+                    os.read(self._rfd, 512)
+                return
+            except InterruptedError:
+                # A signal handler ran (Ctrl-C on m0, see proc._on_sigint) without raising:
+                # os.eventfd_read does not retry by itself as PEP 475 calls do. Callers re-check
+                # their conditions after sleeping, so going back to sleep is right.
+                continue
 
     def tsleep(self, seconds: float) -> bool:
         """Sleep at most ``seconds``; return whether a wake-up arrived."""

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -573,10 +574,9 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
     retired M, a panic, stop-the-world, shutdown) goes through g0.
     """
     mp: M = gp.m  # type: ignore[assignment]
-    psyscall = mp.psyscall
     while True:
         try:
-            psyscall.append(mp.p)  # type: ignore[arg-type]
+            mp.psyscall.append(mp.p)  # type: ignore[arg-type]
             kw = gp.kwargs
             if kw:
                 gp.fn(*gp.args, **kw)  # type: ignore[misc]
@@ -590,7 +590,7 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
         except BaseException as e:
             gp.panic = e
         try:
-            psyscall.pop()
+            mp.psyscall.pop()
         except IndexError:
             try:
                 exitsyscall_slow(mp)
@@ -823,11 +823,34 @@ def park_m(mp: M, gp: G) -> G | None:
 
 
 def goready(mp: M, gp: G) -> None:
-    """Make a parked G runnable in the runnext of mp's P (Go's ready). mp holds its P."""
+    """Make a parked G runnable in the runnext of mp's P (Go's ready). mp holds its P.
+
+    runqput(next=True) and wakep's first checks are inlined: every waker (channels, select,
+    semaphores, timers) comes through here.
+    """
     casgstatus(gp, _Gwaiting, _Grunnable)
     gp.waitreason = ""
-    runqput(mp.p, gp, True)  # type: ignore[arg-type]
-    wakep()
+    pp: P = mp.p  # type: ignore[assignment]
+    slot = pp.runnext
+    if slot:
+        try:
+            old = slot.pop()
+        except IndexError:
+            old = None
+        slot.append(gp)
+        if old is not None:
+            q = pp.runq
+            if len(q) < RUNQ_SIZE:
+                q.append(old)
+            else:
+                runqputslow(pp, old)
+    else:
+        slot.append(gp)
+    if not sched.nmspinning:
+        if sched.npidle:
+            wakep()
+        elif not sched.needspinning:
+            sched.needspinning = 1
 
 
 def dropg(mp: M, gp: G) -> None:
@@ -895,6 +918,8 @@ def schedule(mp: M) -> None:
     while True:
         if sched.exiting is not None:
             return
+        if sched.sigint and mp is m0:
+            _deliver_sigint()
         if mp.lockedg is not None or mp.retired:
             # A locked M runs only Gs bound to it (Go's stoplockedm at the top of schedule).
             gp = stoplockedm(mp)
@@ -1238,11 +1263,15 @@ def mget() -> M | None:
 def mpark(mp: M) -> None:
     """Sleep until taken off the idle lists (by mget or startlockedm) or the runtime stops."""
     while True:
+        if sched.sigint and mp is m0:
+            _deliver_sigint()
         mp.blocked = True
         try:
             mp.park.sleep()
         finally:
             mp.blocked = False
+        if sched.sigint and mp is m0:
+            _deliver_sigint()
         with sched.lock:
             if sched.exiting is not None or not (mp.idle or mp.lockedidle):
                 return
@@ -1709,6 +1738,59 @@ def _startexit_locked(reason: ExitReason) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Ctrl-C
+#
+# Python raises KeyboardInterrupt in the main thread (m0) between any two bytecodes, which in
+# runtime code could leave a lock held or a queue half-updated. Go delivers signals to a handler
+# instead; so does gosched while run is active: if m0 is running user code (its claim token is
+# out) the handler raises KeyboardInterrupt there, as Python would, so an endless loop can still
+# be interrupted; if m0 is in runtime code, it records the interrupt and wakes m0, and the
+# interrupt is raised at the next safe point: m0's schedule loop or park (on g0, which stops
+# the runtime), or the moment m0's token goes out into user code again (_InterruptToken).
+
+
+class _InterruptToken(list):  # type: ignore[type-arg]
+    """m0's claim token list while a Ctrl-C is pending: putting the token out (entering user
+    code) raises KeyboardInterrupt right there, once."""
+
+    __slots__ = ()
+
+    def append(self, item: Any) -> None:
+        list.append(self, item)
+        mp = m0
+        if mp is not None and mp.psyscall is self:
+            plain: list[P] = list(self)
+            self.clear()
+            mp.psyscall = plain
+        if sched.sigint:
+            sched.sigint = False
+            raise KeyboardInterrupt
+
+
+def _deliver_sigint() -> NoReturn:
+    """On m0's g0, at a safe point: stop the runtime with KeyboardInterrupt (mstart's
+    handler does)."""
+    sched.sigint = False
+    mp = m0
+    if mp is not None and type(mp.psyscall) is _InterruptToken:
+        plain: list[P] = list(mp.psyscall)
+        mp.psyscall = plain
+    raise KeyboardInterrupt
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    mp = m0
+    if mp is None or mp.psyscall or sched.exiting is not None:
+        raise KeyboardInterrupt  # in user code (or shutting down): as Python does
+    sched.sigint = True
+    tok = mp.psyscall
+    if type(tok) is list:
+        swapped = _InterruptToken(tok)
+        mp.psyscall = swapped
+    mp.park.wakeup()
+
+
+# ---------------------------------------------------------------------------------------------
 # gosched.run: Go's rt0_go + runtime.main + exit
 
 
@@ -1750,8 +1832,13 @@ def run(
         assert pp is not None
         gp = newproc1(runtime_main, (main, args, kwargs), _NOKW, None, None, 0, pp)
         runqput(pp, gp, True)
+        oldsig = _install_sigint()
         try:
-            mstart(mp)
+            try:
+                mstart(mp)
+            finally:
+                if oldsig is not None:
+                    signal.signal(signal.SIGINT, oldsig)
             killstacks(mp)
             _join_ms()
         finally:
@@ -1766,6 +1853,18 @@ def run(
     exc = reason.exc
     assert exc is not None
     raise exc
+
+
+def _install_sigint() -> Any:
+    """Route Ctrl-C through _on_sigint while run is active, if run is on the main thread and
+    SIGINT still has Python's default handler (a handler of the program's own is left alone).
+    Returns the handler to restore, or None."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return None
+    signal.signal(signal.SIGINT, _on_sigint)
+    return signal.default_int_handler
 
 
 def _join_ms() -> None:

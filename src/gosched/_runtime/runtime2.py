@@ -320,6 +320,7 @@ class Sched:
         "ncpu",
         "mainStarted",
         "exiting",  # why the runtime is stopping (an ExitReason), or None; guarded by lock
+        "sigint",  # Ctrl-C arrived while m0 ran runtime code: deliver at a safe point
         "allgs",  # every G ever allocated, in creation order; list.append is atomic, readers copy
         "allglock",  # guards nothing on the hot path; kept for multi-step readers
         "allm",  # every live M, newest first; guarded by lock
@@ -362,6 +363,7 @@ class Sched:
         self.ncpu = 1
         self.mainStarted = False
         self.exiting: Any = None
+        self.sigint = False
         self.allgs: list[G] = []
         self.allm: list[M] = []
         self.freem: list[M] = []
