@@ -47,6 +47,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 # Exit code of a "run" whose peer library is not importable.
 EXIT_NOT_INSTALLED = 3
@@ -100,6 +101,15 @@ def check(what: str, got: object, want: object) -> None:
     of looking fast."""
     if got != want:
         raise AssertionError(f"{what}: got {got!r}, want {want!r}")
+
+
+def run_loop(new_event_loop: Callable[[], Any], main: Callable[[], Any]) -> Any:
+    """Run the coroutine main() on a fresh event loop (asyncio's or uvloop's) and close it."""
+    loop = new_event_loop()
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        loop.close()
 
 
 def rss_bytes() -> int:

@@ -118,11 +118,7 @@ def _futures(n: int, new_event_loop: Callable[[], Any]) -> float:
         check("final counter", v, n)
         return elapsed
 
-    loop = new_event_loop()
-    try:
-        elapsed: float = loop.run_until_complete(main())
-    finally:
-        loop.close()
+    elapsed: float = _harness.run_loop(new_event_loop, main)
     return elapsed
 
 
@@ -149,11 +145,7 @@ def _queues(n: int, new_event_loop: Callable[[], Any]) -> float:
         check("final counter", v, n)
         return elapsed
 
-    loop = new_event_loop()
-    try:
-        elapsed: float = loop.run_until_complete(main())
-    finally:
-        loop.close()
+    elapsed: float = _harness.run_loop(new_event_loop, main)
     return elapsed
 
 

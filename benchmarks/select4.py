@@ -150,11 +150,7 @@ def _asyncio(n: int, new_event_loop: Callable[[], Any]) -> float:
         _verify(n, counts, total)
         return elapsed
 
-    loop = new_event_loop()
-    try:
-        elapsed: float = loop.run_until_complete(main())
-    finally:
-        loop.close()
+    elapsed: float = _harness.run_loop(new_event_loop, main)
     return elapsed
 
 

@@ -109,11 +109,7 @@ def _spawn_gather(n: int, new_event_loop: Callable[[], Any]) -> float:
         await asyncio.gather(*tasks)
         return time.perf_counter() - t0
 
-    loop = new_event_loop()
-    try:
-        elapsed: float = loop.run_until_complete(main())
-    finally:
-        loop.close()
+    elapsed: float = _harness.run_loop(new_event_loop, main)
     cd.check()
     return elapsed
 
