@@ -26,7 +26,8 @@ A peer function takes N and returns what it measured in the benchmark's metric. 
 ``"seconds"`` (the default) that is the elapsed seconds of its timed region, measured with
 ``time.perf_counter``. The timed region covers the job itself (spawning, running, waiting) and
 leaves out the framework's one-off setup and teardown (``gosched.run``, an event loop, gevent's
-hub), which every peer pays once per program rather than once per task. For ``"bytes"`` it is
+hub), which every peer pays once per program rather than once per task (except in
+``teardown``, whose job is the framework's ending of N parked tasks). For ``"bytes"`` it is
 the growth of the process's resident set over the measured region (see ``rss_bytes``).
 
 ``per_op`` (default True) says whether the table divides the value by N (microseconds per
@@ -104,12 +105,30 @@ def check(what: str, got: object, want: object) -> None:
 
 
 def run_loop(new_event_loop: Callable[[], Any], main: Callable[[], Any]) -> Any:
-    """Run the coroutine main() on a fresh event loop (asyncio's or uvloop's) and close it."""
+    """Run the coroutine main() on a fresh event loop (asyncio's or uvloop's) and close it.
+
+    As ``asyncio.run`` does (which takes no loop factory before Python 3.12): once main has
+    returned, every task still pending is cancelled and run to its end (its ``finally`` blocks
+    run), then async generators are shut down and the loop closed. Benchmarks whose tasks have
+    all ended by then pay nothing for it; ``teardown`` measures it."""
+    import asyncio
+
     loop = new_event_loop()
     try:
         return loop.run_until_complete(main())
     finally:
-        loop.close()
+        try:
+            left = asyncio.all_tasks(loop)
+            for task in left:
+                task.cancel()
+            if left:
+                loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+            for task in left:
+                if not task.cancelled() and task.exception() is not None:
+                    raise AssertionError(f"{task!r} failed") from task.exception()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
 
 
 def rss_bytes() -> int:

@@ -377,12 +377,11 @@ def test_retaken_p_runs_other_goroutines_while_one_blocks(procs: int) -> None:
 def test_retakep_refuses_a_p_whose_m_is_in_the_runtime() -> None:
     def main() -> bool:
         pp = proc.sched.allp[0]
-        mp = proc.getm("test")
-        proc.exitsyscall(mp)  # now in runtime code: the claim is held
+        mp = proc.enter("test")  # now in runtime code: the claim is held
         try:
             return proc.retakep(pp)
         finally:
-            proc.entersyscall(mp)
+            proc.leave(mp)
 
     assert gosched.run(main, gomaxprocs=1) is False
 

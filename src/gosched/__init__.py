@@ -19,10 +19,24 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from . import context, debug, errgroup, sync, time
-from ._runtime import proc as _proc
-from ._runtime.chan import Chan, nilchan
-from ._runtime.panic import Deadlock, FatalError, RuntimePanic
-from ._runtime.select import default, select
+from ._runtime import (
+    GOMAXPROCS,
+    Chan,
+    Deadlock,
+    FatalError,
+    Goexit,
+    Gosched,
+    LockOSThread,
+    NumGoroutine,
+    RuntimePanic,
+    UnlockOSThread,
+    default,
+    nilchan,
+    select,
+)
+from ._runtime import go as _go
+from ._runtime import goid as _goid
+from ._runtime import run as _run
 
 __all__ = [
     "Chan",
@@ -63,10 +77,10 @@ def run(
     any goroutine stops the program and is re-raised here, noted with its goroutine; a deadlock
     raises Deadlock. gomaxprocs overrides the GOMAXPROCS environment variable.
     """
-    return _proc.run(main, args, kwargs, gomaxprocs)
+    return _run(main, args, kwargs, gomaxprocs)
 
 
-go = _proc.go
+go = _go
 go.__module__ = __name__
 
 
@@ -75,27 +89,27 @@ sleep = time.sleep
 
 def gosched() -> None:
     """Yield the processor: the calling goroutine goes to the back of the global run queue."""
-    _proc.Gosched()
+    Gosched()
 
 
 def goexit() -> NoReturn:
     """End the calling goroutine after running its finally blocks (Go's runtime.Goexit)."""
-    _proc.Goexit()
+    Goexit()
 
 
 def gomaxprocs(n: int = 0) -> int:
     """Set the number of Ps to n when n > 0 (stopping the world); return the previous value."""
-    return _proc.GOMAXPROCS(n)
+    return GOMAXPROCS(n)
 
 
 def num_goroutine() -> int:
     """The number of goroutines that exist (Go's runtime.NumGoroutine)."""
-    return _proc.NumGoroutine()
+    return NumGoroutine()
 
 
 def goid() -> int:
     """The calling goroutine's id (main is 1)."""
-    return _proc.goid()
+    return _goid()
 
 
 def lock_os_thread() -> None:
@@ -104,9 +118,9 @@ def lock_os_thread() -> None:
     No other goroutine starts on that thread until the matching unlock; a goroutine that exits
     while locked ends its thread.
     """
-    _proc.LockOSThread()
+    LockOSThread()
 
 
 def unlock_os_thread() -> None:
     """Undo one lock_os_thread."""
-    _proc.UnlockOSThread()
+    UnlockOSThread()

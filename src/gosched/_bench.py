@@ -24,6 +24,12 @@ Method, and why:
   ``per_op`` false, per run (seconds for the whole prime sieve); see ``DISPLAY``.
 - A benchmark may cap its rounds (``max_rounds``) when more would only repeat the same figure:
   ``memory``'s RSS growth comes out the same to the byte in every round.
+- ``--baseline DIR`` measures a change against another commit in the same run: every peer whose
+  name starts with ``gosched`` gets a twin, ``<name>@base``, that runs the same benchmark file
+  and peer function with ``DIR/src`` first on the child's ``PYTHONPATH`` (DIR is a checkout or
+  ``git worktree`` of that commit), so it imports DIR's gosched. The twins take part in the
+  interleaved rounds like any peer; a twin is selected whenever its peer is (``--peers
+  gosched`` keeps ``gosched@base``), or when ``--peers`` names it.
 
 Locating the suite: ``$GOSCHED_BENCHMARKS``; else ``benchmarks/`` in the current directory or
 any parent; else ``benchmarks/`` next to the ``src/`` this package was imported from. A
@@ -33,11 +39,13 @@ directory counts as the suite only if it holds ``_harness.py``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import importlib.metadata
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -55,6 +63,7 @@ SUITE_DIR = "benchmarks"
 MARKER = "_harness.py"  # present in the suite directory, and only there
 
 BASELINE = "gosched"  # the peer every ratio is taken against
+BASE_SUFFIX = "@base"  # --baseline: the twin of peer P that runs DIR's gosched is P + BASE_SUFFIX
 REFERENCE = "asyncio"  # the peer gosched's ratio is also shown against
 DEFAULT_ROUNDS = 5
 RUN_TIMEOUT = 300.0  # seconds for one measurement subprocess; a hang becomes an error
@@ -133,6 +142,14 @@ class PeerInfo:
     requires: tuple[str, ...]
     available: bool
     versions: dict[str, str | None]
+    # For a --baseline twin ("gosched@base"): the benchmark file's peer it runs ("gosched"),
+    # with the baseline's gosched first on PYTHONPATH. None for the file's own peers.
+    base_of: str | None = None
+
+    @property
+    def runs(self) -> str:
+        """The peer name the benchmark file is asked to run."""
+        return self.base_of or self.name
 
 
 @dataclass(frozen=True)
@@ -231,6 +248,84 @@ def describe(path: Path, env: dict[str, str]) -> Benchmark:
         ) from None
 
 
+# ---------------------------------------------------------------------------------------------
+# --baseline: the same peers with another commit's gosched
+
+
+def base_src(base: Path) -> Path:
+    """The src/ directory of the baseline checkout base; BenchError unless it holds gosched."""
+    src = base.expanduser() / "src"
+    if not (src / "gosched" / "__init__.py").is_file():
+        raise BenchError(
+            f"--baseline {base}: not a gosched checkout (no src/gosched/__init__.py); give the "
+            "root of a worktree of the commit to compare with, e.g. "
+            "`git worktree add /tmp/base HEAD~1`"
+        )
+    return src.resolve()
+
+
+def base_env(env: dict[str, str], src: Path) -> dict[str, str]:
+    """env, with src first on PYTHONPATH: a child started with it imports src's gosched (the
+    benchmark file's own directory still comes before it, as for every script)."""
+    out = dict(env)
+    old = out.get("PYTHONPATH")
+    out["PYTHONPATH"] = str(src) + (os.pathsep + old if old else "")
+    return out
+
+
+def base_info(base: Path, src: Path) -> dict[str, Any]:
+    """What the results should say about the baseline: where it is, its gosched version, and
+    (best effort, when it is a git checkout) its commit and whether it has local changes."""
+    text = (src / "gosched" / "__init__.py").read_text(encoding="utf-8", errors="replace")
+    m = re.search(r"^__version__\s*=\s*[\"']([^\"']*)[\"']", text, re.MULTILINE)
+    info: dict[str, Any] = {
+        "dir": str(base.expanduser().resolve()),
+        "src": str(src),
+        "version": m.group(1) if m else None,
+        "commit": None,
+        "dirty": None,
+    }
+
+    def git(*args: str) -> str | None:
+        try:
+            proc = subprocess.run(
+                ["git", "-C", str(src.parent), *args],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    out = (git("rev-parse", "--show-toplevel", "HEAD") or "").splitlines()
+    # Only DIR's own repository: not one that merely contains it.
+    if len(out) == 2 and Path(out[0]).resolve() == src.parent:
+        info["commit"] = out[1]
+        status = git("status", "--porcelain", "--untracked-files=no")
+        info["dirty"] = None if status is None else bool(status)
+    return info
+
+
+def with_base_twins(bench: Benchmark, base: Path) -> Benchmark:
+    """bench with a twin after every peer whose name starts with gosched: the same peer
+    function, named P@base, run with the baseline's gosched (see base_env)."""
+    peers: list[PeerInfo] = []
+    for p in bench.peers:
+        peers.append(p)
+        if p.name.startswith(BASELINE) and p.base_of is None:
+            peers.append(
+                dataclasses.replace(
+                    p,
+                    name=p.name + BASE_SUFFIX,
+                    description=f"{p.name} with the gosched of {base}",
+                    base_of=p.name,
+                )
+            )
+    return dataclasses.replace(bench, peers=tuple(peers))
+
+
 def _tail(text: str, lines: int = 15) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
@@ -272,6 +367,14 @@ class BenchResult:
             if r.peer.name == name:
                 return r
         return None
+
+    def base_pairs(self) -> list[tuple[str, str]]:
+        """(peer, its --baseline twin) for every twin measured here with its peer."""
+        return [
+            (r.peer.base_of, r.peer.name)
+            for r in self.peers
+            if r.peer.base_of is not None and self.get(r.peer.base_of) is not None
+        ]
 
     def median(self, name: str) -> float | None:
         r = self.get(name)
@@ -345,8 +448,18 @@ def run_suite(
     env: dict[str, str],
     progress: TextIO | None,
     measure_fn: Callable[[Benchmark, str, int, dict[str, str]], float] = measure,
+    base_env: dict[str, str] | None = None,
 ) -> list[BenchResult]:
-    """Measure every selected (benchmark, peer) rounds times, interleaved (module docstring)."""
+    """Measure every selected (benchmark, peer) rounds times, interleaved (module docstring).
+
+    peers selects by name (None: all); a --baseline twin (see with_base_twins) is selected with
+    its peer, or by its own name. Twins run their peer with base_env instead of env."""
+
+    def selected(p: PeerInfo) -> bool:
+        return peers is None or p.name in peers or (p.base_of is not None and p.base_of in peers)
+
+    if base_env is None and any(p.base_of for b in benches for p in b.peers if selected(p)):
+        raise ValueError("run_suite: a baseline twin needs base_env")
     results = [
         BenchResult(
             b,
@@ -359,7 +472,7 @@ def run_suite(
                     OK if p.available else NOT_INSTALLED,
                 )
                 for p in b.peers
-                if peers is None or p.name in peers
+                if selected(p)
             ],
         )
         for b in benches
@@ -374,8 +487,10 @@ def run_suite(
                 progress.write(f"[round {rnd + 1}/{res.bench.rounds(rounds)}] {res.bench.name}:")
                 progress.flush()
             for r in live[k:] + live[:k]:
+                penv = env if r.peer.base_of is None else base_env
+                assert penv is not None
                 try:
-                    r.raw.append(measure_fn(res.bench, r.peer.name, res.n, env))
+                    r.raw.append(measure_fn(res.bench, r.peer.runs, res.n, penv))
                     shown = f"{r.values[-1]:.2f}"
                 except LookupError as e:
                     r.status, r.error, shown = NOT_INSTALLED, str(e), NOT_INSTALLED
@@ -431,6 +546,10 @@ def format_result(res: BenchResult, rounds: int) -> str:
     for what, got, lim, met in res.targets():
         verdict = "not measured" if met is None else ("met" if met else "MISSED")
         extra.append(f"{what}: {_fmt(got)}  (target <= {lim:g}: {verdict})")
+    for name, twin in res.base_pairs():
+        extra.append(
+            f"{name} / {twin}: {_fmt(res.ratio(name, twin))}  (below 1: better than the base)"
+        )
     if extra:
         lines += ["", *extra]
     for r in res.peers:
@@ -454,8 +573,9 @@ def _gil_enabled() -> bool:
     return True if probe is None else probe()
 
 
-def environment(suite: Path) -> dict[str, Any]:
-    """What a reader of the results needs to know about where they were measured."""
+def environment(suite: Path, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a reader of the results needs to know about where they were measured; base is
+    base_info() of the --baseline checkout, if any."""
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
@@ -468,6 +588,7 @@ def environment(suite: Path) -> dict[str, Any]:
         "gosched_path": str(Path(gosched.__file__).resolve().parent),
         "suite": str(suite),
         "GOMAXPROCS": os.environ.get("GOMAXPROCS"),
+        "base": base,
     }
 
 
@@ -475,10 +596,22 @@ def header(env: dict[str, Any], rounds: int) -> str:
     v = env["versions"]
     gil = "" if env["gil_enabled"] else ", free-threaded"
     gmp = f", GOMAXPROCS={env['GOMAXPROCS']}" if env["GOMAXPROCS"] else ""
-    return (
+    line = (
         f"gosched bench: gosched {v['gosched']}, {env['implementation']} {env['python']}{gil}, "
         f"greenlet {v['greenlet']}, {env['cpu_count']} CPUs{gmp}, {_plural(rounds, 'round')}, "
         f"{env['date']}"
+    )
+    base = env.get("base")
+    if not base:
+        return line
+    commit = ""
+    if base["commit"]:
+        commit = f", commit {base['commit'][:12]}" + (
+            " with uncommitted changes" if base["dirty"] else ""
+        )
+    return (
+        f"{line}\n{BASELINE}{BASE_SUFFIX} rows: gosched {base['version']} from {base['src']}"
+        f"{commit}; the others: gosched from {env['gosched_path']}"
     )
 
 
@@ -504,6 +637,7 @@ def to_json(results: Iterable[BenchResult], env: dict[str, Any], rounds: int) ->
                     for what, got, lim, met in res.targets()
                 ],
                 f"{BASELINE}_vs_{REFERENCE}": res.ratio(BASELINE, REFERENCE),
+                "vs_base": {name: res.ratio(name, twin) for name, twin in res.base_pairs()},
                 "peers": [
                     {
                         "name": r.peer.name,
@@ -517,6 +651,7 @@ def to_json(results: Iterable[BenchResult], env: dict[str, Any], rounds: int) ->
                         "min": min(r.values) if r.raw else None,
                         "max": max(r.values) if r.raw else None,
                         f"ratio_to_{BASELINE}": res.ratio(r.peer.name),
+                        "base_of": r.peer.base_of,
                     }
                     for r in res.peers
                 ],
@@ -591,6 +726,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write the results, with every round's raw value, as JSON",
     )
     p.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also run every gosched* peer as <peer>@base with the gosched of the checkout DIR "
+        "(DIR/src first on PYTHONPATH; e.g. a `git worktree add DIR HEAD~1`), in the same "
+        "interleaved rounds; --peers gosched keeps gosched@base",
+    )
+    p.add_argument(
         "--list", action="store_true", help="list the benchmarks and their peers, then exit"
     )
     return p
@@ -617,6 +761,7 @@ def main(argv: Sequence[str]) -> int:
 
 
 def _main(ns: argparse.Namespace) -> int:
+    src = None if ns.baseline is None else base_src(ns.baseline)
     suite = find_suite()
     env = child_env()
     files = {p.stem: p for p in discover(suite)}
@@ -626,6 +771,11 @@ def _main(ns: argparse.Namespace) -> int:
     if unknown:
         raise BenchError(f"unknown benchmark {', '.join(unknown)} (have: {', '.join(files)})")
     benches = [describe(files[name], env) for name in (ns.names or files)]
+    benv: dict[str, str] | None = None
+    binfo: dict[str, Any] | None = None
+    if src is not None:
+        benv, binfo = base_env(env, src), base_info(ns.baseline, src)
+        benches = [with_base_twins(b, src.parent) for b in benches]
     if ns.list:
         print(format_list(benches))
         return 0
@@ -638,11 +788,17 @@ def _main(ns: argparse.Namespace) -> int:
             bad, have = ", ".join(sorted(peers - known)), ", ".join(sorted(known))
             raise BenchError(f"unknown peer {bad} (have: {have})")
 
-    info = environment(suite)
+    info = environment(suite, binfo)
     print(header(info, ns.rounds), flush=True)
     t0 = time.monotonic()
     results = run_suite(
-        benches, rounds=ns.rounds, n=ns.n, peers=peers, env=env, progress=sys.stderr
+        benches,
+        rounds=ns.rounds,
+        n=ns.n,
+        peers=peers,
+        env=env,
+        progress=sys.stderr,
+        base_env=benv,
     )
     for res in results:
         print()

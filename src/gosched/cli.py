@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Sequence
 
 from . import __version__
-from ._runtime.panic import Deadlock, FatalError
+from ._runtime import Deadlock, FatalError
 
 # Frames of these files are the runtime's, not the user's: left out of panic tracebacks.
 _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))

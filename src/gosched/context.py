@@ -78,12 +78,17 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from greenlet import getcurrent
-
-from ._runtime import proc as _proc
-from ._runtime.chan import Chan, nilchan
-from ._runtime.panic import RuntimePanic
-from ._runtime.select import default, select
+from ._runtime import (
+    Chan,
+    RuntimePanic,
+    checkgoroutine,
+    default,
+    ingoroutine,
+    newproc,
+    nilchan,
+    running,
+    select,
+)
 from .time import Timer, now
 from .time import after_func as _timer_func
 
@@ -179,10 +184,10 @@ def _outside_goroutine(what: str) -> bool:
     """True when the caller is not a goroutine and no run is active (channels can be closed
     without waking anyone); False in a goroutine. RuntimeError from a foreign thread while a
     run is active."""
-    if getattr(getcurrent(), "m", None) is not None:
+    if ingoroutine():
         return False
-    if _proc.running():
-        _proc.notgoroutine(what)
+    if running():
+        checkgoroutine(what)
     return True
 
 
@@ -547,11 +552,11 @@ def _propagate_cancel(parent: Context, child: _CancelCtx, what: str) -> None:
         child._cancel(False, err, pcause, _outside())
         return
     # A foreign parent: watch it from a goroutine.
-    _proc.getm(what)
+    checkgoroutine(what)
     if select(done.recv, default)[0] == 0:
         child._cancel(False, _parent_err(parent), cause(parent), False)
         return
-    _proc.newproc(_watch_foreign, (parent, done, child), 0)
+    newproc(_watch_foreign, (parent, done, child), {}, 0)
 
 
 def _watch_foreign(parent: Context, done: Chan[Any], child: _CancelCtx) -> None:
@@ -571,7 +576,7 @@ def _parent_err(parent: Context) -> Exception:
 def _outside() -> bool:
     """Creating a context from a cancelled parent: the new context has no done channel and
     no children yet, so cancelling it needs no runtime, even from a foreign thread."""
-    return getattr(getcurrent(), "m", None) is None
+    return not ingoroutine()
 
 
 def with_cancel(parent: Context) -> tuple[Context, CancelFunc]:
@@ -669,7 +674,7 @@ def with_deadline_cause(
     c = _TimerCtx(parent, d)
     dur = d - now()
     if dur > 0:
-        _proc.getm("context.with_deadline")  # the timer needs a goroutine; check first
+        checkgoroutine("context.with_deadline")  # the timer needs a goroutine; check first
     _propagate_cancel(parent, c, "context.with_deadline")
     if dur <= 0:
         c._cancel(True, DeadlineExceeded(), cause, _outside())
@@ -737,12 +742,12 @@ class _AfterFuncCtx(_CancelCtx):
         return r
 
     def _start(self) -> None:
-        if getattr(getcurrent(), "m", None) is None:
+        if not ingoroutine():
             raise RuntimeError(
                 "gosched.context.after_func: the context was cancelled outside gosched.run, "
                 "so its function cannot start"
             )
-        _proc.newproc(self._f, (), 0)
+        newproc(self._f, (), {}, 0)
 
 
 def after_func(ctx: Context, f: Callable[[], object]) -> Callable[[], bool]:
@@ -752,7 +757,7 @@ def after_func(ctx: Context, f: Callable[[], object]) -> Callable[[], bool]:
     if not callable(f):
         raise TypeError("context.after_func: f must be callable")
     _check_parent(ctx)
-    _proc.getm("context.after_func")
+    checkgoroutine("context.after_func")
     a = _AfterFuncCtx(ctx, f)
     _propagate_cancel(ctx, a, "context.after_func")
 

@@ -24,10 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ._runtime import proc as _proc
-from ._runtime.chan import Chan
-from ._runtime.panic import RuntimePanic
-from ._runtime.select import default, select
+from ._runtime import Chan, RuntimePanic, default, newproc, select
 from .context import CancelCauseFunc, Context, with_cancel_cause
 from .sync import WaitGroup
 
@@ -68,7 +65,7 @@ class Group:
         if sem is not None:
             sem.send(None)
         self._wg.add(1)
-        _proc.newproc(self._run, (fn, args, kwargs), 1)
+        newproc(self._run, (fn, args, kwargs), {}, 1)
 
     def try_go(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> bool:
         """Run fn(*args, **kwargs) in a new goroutine only if the number of active goroutines
@@ -79,7 +76,7 @@ class Group:
         if sem is not None and select((sem.send, None), default)[0] != 0:
             return False
         self._wg.add(1)
-        _proc.newproc(self._run, (fn, args, kwargs), 1)
+        newproc(self._run, (fn, args, kwargs), {}, 1)
         return True
 
     def _run(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:

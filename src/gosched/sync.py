@@ -2,9 +2,10 @@
 waitgroup.go), runtime/sema.go's notifyList for Cond, and golang.org/x/sync/semaphore for the
 weighted Semaphore.
 
-Every type here parks the calling goroutine (not its thread): through the runtime's semaphores
-(sema.py: semacquire/semrelease), or with gopark/goready where Go keeps its own queue of waiters
-(Cond's notifyList, the Semaphore's FIFO of weighted requests).
+Every type here parks the calling goroutine (not its thread), through what the runtime offers
+Go's sync package: its semaphores (sync_runtime_Semacquire/Semrelease) and notify lists
+(notifyListAdd/Wait/NotifyOne/NotifyAll, behind Cond). The weighted Semaphore is built on
+channels and select, as golang.org/x/sync's is.
 
 The state words
 ---------------
@@ -16,16 +17,23 @@ CAS publishes the state before semacquire too). A CAS can no longer fail, so the
 of Go's loops disappear; the rest of each algorithm, and every observable state transition, is
 Go's. Rules:
 
-- The state lock is never held while parking, waking (goready takes sched.lock) or calling user
-  code, and never together with a Sema's lock; where a waiter queue lives under the state lock
-  (notifyList, Semaphore), gopark releases it only after the G is _Gwaiting (unlockf), so a
-  waker that finds the G in the queue can always goready it.
-- The claim token (proc.py) is taken only around runtime calls: ``mp = getm(...)``, then
-  ``exitsyscall(mp)``, semacquire/semrelease/gopark/goready, and ``entersyscall(mp)`` in a
-  finally. User code (a Cond's lock, Once's fn) runs with the token out.
-- Fast paths (an uncontended lock or unlock) do not enter the runtime. A slow path calls getm
-  before it changes any state, so the RuntimeError raised outside a goroutine leaves the object
-  as it was.
+- The state lock is never held while entering the runtime (to park or to wake), or while
+  calling user code.
+- Fast paths (an uncontended lock or unlock) do not enter the runtime. A slow path checks that
+  it runs in a goroutine (checkgoroutine) before it changes any state, so the RuntimeError
+  raised outside one leaves the object as it was.
+
+Waits that end early
+--------------------
+A goroutine parked here leaves its wait without the lock (or the unit) in two ways: a Ctrl-C
+takes goroutine 1 off it (KeyboardInterrupt, the program may go on), or the program ends and
+kills it (GreenletExit). The runtime tells the semaphore's user how the wait ended (``onleave``:
+still queued, or already woken), and each type puts its state word right, without entering the
+runtime, so that the object keeps working: a Mutex forgets the waiter, a WaitGroup its waiter,
+an RWMutex reader its place among the readers. An RWMutex writer that was waiting for readers
+also lets in the readers it held back and releases the writer lock, which wakes goroutines: it
+does that only after a KeyboardInterrupt; a writer killed at exit leaves the RWMutex
+write-locked (HACKING.md: objects that outlive a run).
 
 Misuse that Go treats as fatal (unlocking an unlocked mutex) raises FatalError and, as Go, panics
 (RuntimePanic) where Go panics. Both are checked before the state changes.
@@ -47,61 +55,43 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._runtime import proc as _proc
-from ._runtime.chan import Chan
-from ._runtime.panic import FatalError, RuntimePanic, throw
-from ._runtime.runtime2 import (
+from greenlet import GreenletExit
+
+from ._runtime import (
+    LEFT_QUEUED,
+    LEFT_WOKEN,
+    Chan,
+    FatalError,
+    RuntimePanic,
     Sema,
-    waitReasonChanReceiveNilChan,
-    waitReasonSelect,
-    waitReasonSyncCondWait,
+    checkgoroutine,
+    checkpoint,
+    default,
+    newproc,
+    nilchan,
+    notifyList,
+    notifyListAdd,
+    notifyListForget,
+    notifyListNotifyAll,
+    notifyListNotifyOne,
+    notifyListWait,
+    safepoints,
+    select,
+    sync_runtime_Semacquire,
+    sync_runtime_Semrelease,
+    throw,
     waitReasonSyncMutexLock,
     waitReasonSyncRWMutexLock,
     waitReasonSyncRWMutexRLock,
     waitReasonSyncWaitGroupWait,
 )
-from ._runtime.select import default, select
-from ._runtime.sema import KILLED_WOKEN, semacquire, semrelease
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from ._runtime.runtime2 import G, M
-
 __all__ = ["Cond", "Locker", "Mutex", "Once", "RLocker", "RWMutex", "Semaphore", "WaitGroup"]
 
 _nanotime = time.monotonic_ns
-
-
-def _unlock(gp: G, lock: Any) -> bool:
-    """gopark's unlockf: release the state lock once gp is _Gwaiting."""
-    lock.release()
-    return True
-
-
-def _semacquire_user(
-    mp: M,
-    s: Sema,
-    reason: str,
-    lifo: bool = False,
-    onkill: Callable[[int], None] | None = None,
-) -> None:
-    """semacquire from user code: enter the runtime (take the claim), wait, leave it."""
-    _proc.exitsyscall(mp)
-    try:
-        semacquire(mp, s, reason, lifo, onkill)
-    finally:
-        _proc.entersyscall(mp)
-
-
-def _semrelease_user(mp: M, s: Sema, handoff: bool = False, n: int = 1) -> None:
-    """semrelease n times from user code, holding the claim meanwhile."""
-    _proc.exitsyscall(mp)
-    try:
-        for _ in range(n):
-            semrelease(mp, s, handoff)
-    finally:
-        _proc.entersyscall(mp)
 
 
 class Locker(Protocol):
@@ -159,6 +149,8 @@ class Mutex:
 
     def lock(self) -> None:
         """Lock the mutex, parking the goroutine ("sync.Mutex.Lock") while it is locked."""
+        if safepoints.requested:
+            checkpoint()
         lock = self._lock
         lock.acquire()
         if self._state == 0:
@@ -170,6 +162,8 @@ class Mutex:
 
     def try_lock(self) -> bool:
         """Lock the mutex if that needs no waiting; report whether it did."""
+        if safepoints.requested:
+            checkpoint()
         lock = self._lock
         lock.acquire()
         old = self._state
@@ -181,7 +175,7 @@ class Mutex:
         return True
 
     def _lock_slow(self) -> None:
-        mp = _proc.getm("sync.Mutex.lock")
+        checkgoroutine("sync.Mutex.lock")
         lock = self._lock
         wait_start = 0
         starving = False
@@ -213,7 +207,9 @@ class Mutex:
             lifo = wait_start != 0
             if wait_start == 0:
                 wait_start = _nanotime()
-            _semacquire_user(mp, self._sema, waitReasonSyncMutexLock, lifo, self._killed)
+            sync_runtime_Semacquire(
+                self._sema, "sync.Mutex.lock", waitReasonSyncMutexLock, lifo, self._left
+            )
             starving = starving or _nanotime() - wait_start > starvationThresholdNs
             lock.acquire()
             old = self._state
@@ -232,13 +228,12 @@ class Mutex:
                 return
             awoke = True
 
-    def _killed(self, how: int) -> None:
-        """A waiter was killed at the end of the program: take it out of the state word, so
-        that a Mutex outliving gosched.run goes on working (a mutex held by a killed goroutine
-        stays held, as in Go)."""
+    def _left(self, how: int) -> None:
+        """A waiter left without the mutex (see "Waits that end early"): take it out of the
+        state word (a mutex held by a killed goroutine stays held, as in Go)."""
         with self._lock:
             state = self._state
-            if how == KILLED_WOKEN:
+            if how == LEFT_WOKEN:
                 state &= ~mutexWoken  # the unlocker counted us out and we never cleared it
             else:  # still queued, or handed the mutex in starvation mode: still counted
                 state -= mutexWaiter
@@ -261,7 +256,7 @@ class Mutex:
         self._unlock_slow()
 
     def _unlock_slow(self) -> None:
-        mp = _proc.getm("sync.Mutex.unlock")
+        checkgoroutine("sync.Mutex.unlock")
         lock = self._lock
         lock.acquire()
         old = self._state
@@ -275,7 +270,7 @@ class Mutex:
             # of taking it; the waiter sets mutexLocked itself.
             self._state = new
             lock.release()
-            _semrelease_user(mp, self._sema, True)
+            sync_runtime_Semrelease(self._sema, "sync.Mutex.unlock", True)
             return
         # Normal mode. Wake a waiter unless there is none or one has been woken already. (Go
         # also returns if another goroutine locked the mutex between its atomic add and its
@@ -286,17 +281,9 @@ class Mutex:
             return
         self._state = (new - mutexWaiter) | mutexWoken
         lock.release()
-        _semrelease_user(mp, self._sema, False)
+        sync_runtime_Semrelease(self._sema, "sync.Mutex.unlock", False)
 
-    def __enter__(self) -> None:
-        lock = self._lock
-        lock.acquire()
-        if self._state == 0:
-            self._state = mutexLocked
-            lock.release()
-            return
-        lock.release()
-        self._lock_slow()
+    __enter__ = lock
 
     def __exit__(
         self,
@@ -348,6 +335,8 @@ class RWMutex:
     def rlock(self) -> None:
         """Lock for reading, parking ("sync.RWMutex.RLock") while a writer is pending or holds
         the lock."""
+        if safepoints.requested:
+            checkpoint()
         lock = self._lock
         lock.acquire()
         if self._reader_count >= 0:
@@ -355,17 +344,34 @@ class RWMutex:
             lock.release()
             return
         lock.release()
-        mp = _proc.getm("sync.RWMutex.rlock")
+        checkgoroutine("sync.RWMutex.rlock")
         lock.acquire()
         r = self._reader_count + 1
         self._reader_count = r
         lock.release()
         if r < 0:
             # A writer is pending: wait for its unlock, which releases one unit per reader.
-            _semacquire_user(mp, self._reader_sem, waitReasonSyncRWMutexRLock)
+            sync_runtime_Semacquire(
+                self._reader_sem,
+                "sync.RWMutex.rlock",
+                waitReasonSyncRWMutexRLock,
+                onleave=self._reader_left,
+            )
+
+    def _reader_left(self, how: int) -> None:
+        """A reader left its wait without the read lock: it no longer counts among the readers
+        (still queued: the writer's unlock will release one unit fewer; woken at exit: it was
+        an active reader, leaving without waking a writer)."""
+        with self._lock:
+            r = self._reader_count - 1
+            self._reader_count = r
+            if how == LEFT_WOKEN and r < 0 and self._reader_wait > 0:
+                self._reader_wait -= 1
 
     def try_rlock(self) -> bool:
         """Lock for reading if that needs no waiting; report whether it did."""
+        if safepoints.requested:
+            checkpoint()
         lock = self._lock
         lock.acquire()
         if self._reader_count < 0:
@@ -388,7 +394,7 @@ class RWMutex:
         if r + 1 == 0 or r + 1 == -rwmutexMaxReaders:
             raise FatalError("sync: RUnlock of unlocked RWMutex")
         # A writer is pending and waits for us among the departing readers.
-        mp = _proc.getm("sync.RWMutex.runlock")
+        checkgoroutine("sync.RWMutex.runlock")
         lock.acquire()
         r = self._reader_count - 1
         if r + 1 == 0 or r + 1 == -rwmutexMaxReaders:
@@ -402,10 +408,12 @@ class RWMutex:
         lock.release()
         if last:
             # The last departing reader lets the writer in.
-            _semrelease_user(mp, self._writer_sem, False)
+            sync_runtime_Semrelease(self._writer_sem, "sync.RWMutex.runlock")
 
     def lock(self) -> None:
         """Lock for writing, parking ("sync.RWMutex.Lock") while readers or a writer hold it."""
+        if safepoints.requested:
+            checkpoint()
         # First, resolve competition with other writers.
         self._w.lock()
         lock = self._lock
@@ -416,7 +424,7 @@ class RWMutex:
             return
         lock.release()
         try:
-            mp = _proc.getm("sync.RWMutex.lock")
+            checkgoroutine("sync.RWMutex.lock")
         except BaseException:
             self._w.unlock()
             raise
@@ -431,10 +439,41 @@ class RWMutex:
         lock.release()
         if wait != 0:
             # Wait for the active readers to leave; the last one releases _writer_sem.
-            _semacquire_user(mp, self._writer_sem, waitReasonSyncRWMutexLock)
+            left: list[int] = []
+            try:
+                sync_runtime_Semacquire(
+                    self._writer_sem,
+                    "sync.RWMutex.lock",
+                    waitReasonSyncRWMutexLock,
+                    onleave=left.append,
+                )
+            except GreenletExit:
+                raise  # the program is ending: the RWMutex stays as it is (see above)
+            except BaseException:
+                if left == [LEFT_QUEUED]:
+                    self._cancel_writer()
+                elif left == [LEFT_WOKEN]:
+                    self.unlock()  # the last reader let us in: we held the lock
+                raise
+
+    def _cancel_writer(self) -> None:
+        """A pending writer gives up before its readers left: undo its announcement, let in the
+        readers that arrived meanwhile (blocked on _reader_sem) and release the writer lock."""
+        lock = self._lock
+        lock.acquire()
+        r = self._reader_count + rwmutexMaxReaders  # active readers + blocked ones
+        blocked = r - self._reader_wait
+        self._reader_count = r
+        self._reader_wait = 0
+        lock.release()
+        if blocked:
+            sync_runtime_Semrelease(self._reader_sem, "sync.RWMutex.lock", n=blocked)
+        self._w.unlock()
 
     def try_lock(self) -> bool:
         """Lock for writing if that needs no waiting; report whether it did."""
+        if safepoints.requested:
+            checkpoint()
         if not self._w.try_lock():
             return False
         lock = self._lock
@@ -462,7 +501,7 @@ class RWMutex:
         lock.release()
         if r >= rwmutexMaxReaders:
             raise FatalError("sync: Unlock of unlocked RWMutex")
-        mp = _proc.getm("sync.RWMutex.unlock")
+        checkgoroutine("sync.RWMutex.unlock")
         lock.acquire()
         r = self._reader_count + rwmutexMaxReaders
         if r >= rwmutexMaxReaders:
@@ -472,7 +511,7 @@ class RWMutex:
         lock.release()
         # Unblock the readers that arrived while the writer was pending or held the lock.
         if r:
-            _semrelease_user(mp, self._reader_sem, False, n=r)
+            sync_runtime_Semrelease(self._reader_sem, "sync.RWMutex.unlock", n=r)
         # Allow other writers to proceed.
         self._w.unlock()
 
@@ -543,6 +582,8 @@ class Once:
 
     def do(self, fn: Callable[[], object]) -> None:
         """Call fn() if this is the first call of do on this Once."""
+        if safepoints.requested:
+            checkpoint()
         if not self._done:
             self._do_slow(fn)
 
@@ -563,115 +604,6 @@ class Once:
 # Cond (cond.go; the notifyList of runtime/sema.go)
 
 
-class _NotifyList:
-    """Go's notifyList: a ticket-based list of goroutines waiting on a Cond.
-
-    wait(t) returns at once if ticket t has been notified; otherwise it parks until notify_one
-    or notify_all readies it. A ticket is taken (add) before the Cond's lock is released, so a
-    signal sent after that and before the waiter parks is not lost: notify_one advances
-    ``notify`` and the late waiter sees its ticket is already served.
-    """
-
-    __slots__ = ("lock", "wait", "notify", "waiters", "abandoned")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()  # guards all fields
-        self.wait = 0  # the ticket of the next waiter
-        self.notify = 0  # the ticket of the next waiter to notify
-        # Parked waiters by ticket, in the order they parked (Go's sudog list).
-        self.waiters: dict[int, G] = {}
-        # Unserved tickets whose holders will never wait: killed at exit (not in Go, where the
-        # process ends), or Cond.wait's unlock raised. notify_one skips them, so no signal is
-        # spent on them (and a Cond outliving gosched.run works in the next run).
-        self.abandoned: set[int] = set()
-
-    def add(self) -> int:
-        lock = self.lock
-        lock.acquire()
-        t = self.wait
-        self.wait = t + 1
-        lock.release()
-        return t
-
-    def wait_ticket(self, t: int) -> None:
-        mp = _proc.getm("sync.Cond.wait")
-        lock = self.lock
-        _proc.exitsyscall(mp)
-        try:
-            lock.acquire()
-            if t < self.notify:
-                lock.release()
-                return
-            gp = mp.curg
-            assert gp is not None
-            self.waiters[t] = gp
-            try:
-                _proc.gopark(mp, _unlock, lock, waitReasonSyncCondWait)
-            except BaseException:  # killed while parked: the program is ending
-                self.forget(t)
-                raise
-        finally:
-            _proc.entersyscall(mp)
-
-    def forget(self, t: int) -> None:
-        """The holder of ticket t stops waiting before it was notified: drop its ticket."""
-        lock = self.lock
-        lock.acquire()
-        if t >= self.notify:
-            self.waiters.pop(t, None)
-            self.abandoned.add(t)
-        lock.release()
-
-    def notify_one(self) -> None:
-        # Fast path: no new waiters since the last notification (read without the lock, as
-        # Go's atomic loads: a waiter racing with us took its ticket concurrently).
-        if self.wait == self.notify:
-            return
-        mp = _proc.getm("sync.Cond.signal")
-        lock = self.lock
-        lock.acquire()
-        t = self.notify
-        wait = self.wait
-        abandoned = self.abandoned
-        while abandoned and t != wait and t in abandoned:
-            abandoned.discard(t)
-            t += 1
-        if t == wait:
-            self.notify = t
-            lock.release()
-            return
-        self.notify = t + 1
-        # The waiter with ticket t may not have parked yet: then it sees t < notify and does not.
-        gp = self.waiters.pop(t, None)
-        lock.release()
-        if gp is not None:
-            _proc.exitsyscall(mp)
-            try:
-                _proc.goready(mp, gp)
-            finally:
-                _proc.entersyscall(mp)
-
-    def notify_all(self) -> None:
-        if self.wait == self.notify:
-            return
-        mp = _proc.getm("sync.Cond.broadcast")
-        lock = self.lock
-        lock.acquire()
-        waiters = self.waiters
-        self.waiters = {}
-        # Waiters that took a ticket but have not parked yet will see they were notified.
-        self.notify = self.wait
-        self.abandoned.clear()
-        lock.release()
-        if waiters:
-            _proc.exitsyscall(mp)
-            try:
-                for gp in waiters.values():
-                    _proc.goready(mp, gp)
-            finally:
-                _proc.entersyscall(mp)
-
-
 class Cond:
     """A condition variable (Go's sync.Cond): goroutines wait for an event, with a Locker L
     held while the condition is checked or changed.
@@ -681,7 +613,9 @@ class Cond:
     between the wake-up and the relock, wait in a loop: ``while not cond(): c.wait()``.
     signal() wakes the longest-waiting goroutine, broadcast() wakes all; neither needs L held,
     and a signal with no waiter is lost. Wake-ups go in wait order, each into runnext (Go's
-    goready), so after a broadcast the last waiter runs first.
+    goready), so after a broadcast the last waiter runs first. A wait that ends with
+    KeyboardInterrupt (goroutine 1, Ctrl-C) locks L again before it propagates, as
+    threading.Condition does, so that ``with L:`` around it stays balanced.
     """
 
     __slots__ = ("L", "_notify")
@@ -693,27 +627,39 @@ class Cond:
                 f"an RWMutex.rlocker()), not {type(lock).__name__}"
             )
         self.L = lock  # held while observing or changing the condition (Go's c.L)
-        self._notify = _NotifyList()
+        self._notify = notifyList()
 
     def wait(self) -> None:
         """Unlock L, park until woken by signal or broadcast, lock L again."""
+        if safepoints.requested:
+            checkpoint()
         notify = self._notify
-        t = notify.add()
+        t = notifyListAdd(notify)
         try:
             self.L.unlock()
         except BaseException:
-            notify.forget(t)
+            notifyListForget(notify, t)
             raise
-        notify.wait_ticket(t)
+        try:
+            notifyListWait(notify, t)
+        except GreenletExit:
+            raise  # the program is ending: a killed goroutine does not take L again
+        except BaseException:
+            self.L.lock()
+            raise
         self.L.lock()
 
     def signal(self) -> None:
         """Wake one goroutine waiting on the Cond, the one that has waited longest."""
-        self._notify.notify_one()
+        if safepoints.requested:
+            checkpoint()
+        notifyListNotifyOne(self._notify)
 
     def broadcast(self) -> None:
         """Wake every goroutine waiting on the Cond."""
-        self._notify.notify_all()
+        if safepoints.requested:
+            checkpoint()
+        notifyListNotifyAll(self._notify)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -721,12 +667,12 @@ class Cond:
 
 
 class _Waiter:
-    __slots__ = ("n", "g", "ready")
+    __slots__ = ("n", "ready", "granted")
 
-    def __init__(self, n: int, gp: G | None, ready: Chan[Any] | None = None) -> None:
+    def __init__(self, n: int) -> None:
         self.n = n  # the weight it asked for
-        self.g = gp  # parked on its own (acquire without a context): goready it
-        self.ready = ready  # waiting in a select with its context: close this
+        self.ready: Chan[Any] = Chan()  # closed once it holds its units
+        self.granted = False  # it holds its units (set under the state lock, before the close)
 
 
 class Semaphore:
@@ -743,7 +689,7 @@ class Semaphore:
     __slots__ = ("_lock", "_size", "_cur", "_waiters")
 
     def __init__(self, n: int) -> None:
-        self._lock = threading.Lock()  # guards _cur and _waiters (Go's s.mu)
+        self._lock = threading.Lock()  # guards _cur, _waiters and w.granted (Go's s.mu)
         self._size = n
         self._cur = 0  # units held
         self._waiters: deque[_Waiter] = deque()
@@ -754,17 +700,21 @@ class Semaphore:
             f"waiters={len(self._waiters)}>"
         )
 
-    def acquire(self, ctx: object = None, n: int = 1) -> None:
+    def acquire(self, ctx: Any = None, n: int = 1) -> None:
         """Acquire n units, parking until they are available.
 
         With a context (gosched.context), the wait ends early when ctx is done: acquire then
         raises ctx.err() (Canceled or DeadlineExceeded) and holds nothing, as x/sync returns
         ctx.Err(); a ctx that is done already fails even if the units are free. Without one, it
-        waits as long as it takes (Go's context.Background()).
+        waits as long as it takes (Go's context.Background(), whose done channel is nil).
+
+        As x/sync's Acquire: queue with a ready channel, then select on it and ctx.done().
         """
-        if ctx is not None:
-            self._acquire_ctx(ctx, n)
-            return
+        if safepoints.requested:
+            checkpoint()
+        done: Chan[Any] = nilchan if ctx is None else ctx.done()
+        if done is not nilchan and select(done.recv, default)[0] == 0:
+            raise ctx.err()  # done "happened before" the call: fail even if free
         lock = self._lock
         lock.acquire()
         if self._size - self._cur >= n and not self._waiters:
@@ -772,59 +722,23 @@ class Semaphore:
             lock.release()
             return
         lock.release()
-        mp = _proc.getm("sync.Semaphore.acquire")
-        _proc.exitsyscall(mp)
-        try:
-            lock.acquire()
-            if self._size - self._cur >= n and not self._waiters:
-                self._cur += n
-                lock.release()
-                return
-            if n > self._size:
-                # Don't make other acquire calls block on one that is doomed: wait for the
-                # context instead of queueing (x/sync's <-ctx.Done(); a nil channel here).
-                lock.release()
-                _proc.gopark(mp, None, None, waitReasonChanReceiveNilChan)
-                throw("sync.Semaphore: a request larger than the semaphore was woken")
-            gp = mp.curg
-            assert gp is not None
-            w = _Waiter(n, gp)
-            self._waiters.append(w)
-            # x/sync waits in a select on ctx.Done() and its ready channel; release closes
-            # ready after counting our units in _cur, so waking up means we hold them.
-            try:
-                _proc.gopark(mp, _unlock, lock, waitReasonSelect)
-            except BaseException:
-                self._leave(w)
-                raise
-        finally:
-            _proc.entersyscall(mp)
-
-    def _acquire_ctx(self, ctx: Any, n: int) -> None:
-        """x/sync's Acquire: queue with a ready channel and select on it and ctx.done()."""
-        done = ctx.done()
-        lock = self._lock
-        lock.acquire()
-        try:
-            if select(done.recv, default)[0] == 0:
-                raise ctx.err()  # done "happened before" the call: fail even if free
-            if self._size - self._cur >= n and not self._waiters:
-                self._cur += n
-                return
-        finally:
-            lock.release()
+        checkgoroutine("sync.Semaphore.acquire")
         if n > self._size:
             # Don't make other acquire calls block on one that is doomed: wait for ctx.
             done.recv()
             raise ctx.err()
-        ready: Chan[Any] = Chan()
-        w = _Waiter(n, None, ready)
-        with lock:
-            self._waiters.append(w)
+        w = _Waiter(n)
+        lock.acquire()
+        if self._size - self._cur >= n and not self._waiters:
+            self._cur += n
+            lock.release()
+            return
+        self._waiters.append(w)
+        lock.release()
         try:
-            chosen, _ = select(done.recv, ready.recv)
-        except BaseException:
-            self._leave(w)
+            chosen, _ = select(done.recv, w.ready.recv)
+        except BaseException as e:
+            self._leave(w, not isinstance(e, GreenletExit))
             raise
         if chosen == 1:
             # Acquired; but if ctx is done by now, give the units back and fail.
@@ -832,50 +746,38 @@ class Semaphore:
                 self.release(n)
                 raise ctx.err()
             return
-        woken: list[_Waiter] = []
-        with lock:
-            if select(ready.recv, default)[0] == 0:
-                # Granted the units just as ctx was done: give them back.
-                self._cur -= n
-                woken = self._notify_waiters()
-            else:
-                front = self._waiters[0] is w
-                self._waiters.remove(w)
-                # If we were holding up the queue and there are units left, serve the rest.
-                if front and self._size > self._cur:
-                    woken = self._notify_waiters()
-        self._wake(woken)
+        self._leave(w, True)
         raise ctx.err()
+
+    def _leave(self, w: _Waiter, wake: bool) -> None:
+        """w stops waiting without using its units: its context is done, or the wait ended
+        early (see "Waits that end early"). If it was granted them meanwhile they go back; if it
+        was at the head of the queue, the waiters behind it may fit now. Waking them enters the
+        runtime, which a goroutine being killed at exit must not do (``wake``)."""
+        lock = self._lock
+        lock.acquire()
+        woken: list[_Waiter] = []
+        if w.granted:
+            self._cur -= w.n
+            woken = self._notify_waiters()
+        else:
+            front = self._waiters[0] is w
+            self._waiters.remove(w)
+            if front and self._size > self._cur:
+                woken = self._notify_waiters()
+        lock.release()
+        if wake:
+            self._wake(woken)
 
     def _wake(self, woken: list[_Waiter]) -> None:
         """Wake the waiters _notify_waiters granted units to (the state lock is not held)."""
-        if not woken:
-            return
-        mp = _proc.getm("sync.Semaphore.release")
         for w in woken:
-            if w.ready is not None:
-                w.ready.close()
-                continue
-            _proc.exitsyscall(mp)
-            try:
-                _proc.goready(mp, w.g)  # type: ignore[arg-type]
-            finally:
-                _proc.entersyscall(mp)
-
-    def _leave(self, w: _Waiter) -> None:
-        """w stops waiting without having used its units: it was killed while parked (the
-        program is ending). Undo its part so that a Semaphore outliving gosched.run works in the
-        next run: out of the queue if it is still there, else give back what it was granted."""
-        lock = self._lock
-        lock.acquire()
-        try:
-            self._waiters.remove(w)
-        except ValueError:
-            self._cur -= w.n
-        lock.release()
+            w.ready.close()
 
     def try_acquire(self, n: int = 1) -> bool:
         """Acquire n units if they are available and nobody waits; report whether it did."""
+        if safepoints.requested:
+            checkpoint()
         lock = self._lock
         lock.acquire()
         ok = self._size - self._cur >= n and not self._waiters
@@ -900,7 +802,7 @@ class Semaphore:
             lock.release()
             return
         lock.release()
-        _proc.getm("sync.Semaphore.release")  # waking needs a goroutine: fail before changing
+        checkgoroutine("sync.Semaphore.release")  # waking needs a goroutine: fail before changing
         lock.acquire()
         cur = self._cur - n
         if cur < 0:
@@ -924,6 +826,7 @@ class Semaphore:
                 # a writer taking N never gets in while readers keep taking 1).
                 break
             self._cur += w.n
+            w.granted = True
             waiters.popleft()
             woken.append(w)
         return woken
@@ -940,16 +843,21 @@ class WaitGroup:
     counter is zero. go(fn, ...) does all three steps for one goroutine.
     """
 
-    __slots__ = ("_lock", "_v", "_w", "_sema")
+    __slots__ = ("_lock", "_v", "_w", "_stray", "_sema")
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()  # guards _v (counter) and _w (waiters), Go's state word
+        # Guards _v (counter) and _w (waiters), Go's state word, and _stray.
+        self._lock = threading.Lock()
         self._v = 0
         self._w = 0
+        # Units on their way to _sema for waiters that left early (see _left).
+        self._stray = 0
         self._sema = Sema(0)
 
     def add(self, delta: int = 1) -> None:
         """Add delta (may be negative) to the counter; at zero, release every waiter."""
+        if safepoints.requested and delta > 0:  # a release (done) is not a safe point
+            checkpoint()
         lock = self._lock
         lock.acquire()
         try:
@@ -965,8 +873,7 @@ class WaitGroup:
             self._w = 0
         finally:
             lock.release()
-        mp = _proc.getm("WaitGroup.add")
-        _semrelease_user(mp, self._sema, n=w)
+        sync_runtime_Semrelease(self._sema, "WaitGroup.add", n=w)
 
     def done(self) -> None:
         """Decrement the counter by one."""
@@ -982,22 +889,49 @@ class WaitGroup:
 
     def wait(self) -> None:
         """Block until the counter is zero."""
-        mp = _proc.getm("WaitGroup.wait")
+        if safepoints.requested:
+            checkpoint()
+        checkgoroutine("WaitGroup.wait")
         lock = self._lock
         lock.acquire()
+        stray = self._stray
+        self._stray = 0
         if self._v == 0:
             lock.release()
+            self._drain(stray)
             return
         self._w += 1
         lock.release()
-        _semacquire_user(mp, self._sema, waitReasonSyncWaitGroupWait)
+        self._drain(stray)
+        sync_runtime_Semacquire(
+            self._sema, "WaitGroup.wait", waitReasonSyncWaitGroupWait, onleave=self._left
+        )
+        if self._v != 0:
+            raise RuntimePanic("sync: WaitGroup is reused before previous Wait has returned")
+
+    def _left(self, how: int) -> None:
+        """A waiter left without being released (see "Waits that end early"). Still queued: it
+        no longer counts among the waiters, unless the counter reached zero meanwhile and its
+        unit is on the way (add reset the waiters and releases them after dropping the lock):
+        the next wait takes that unit out of the way."""
+        if how != LEFT_QUEUED:
+            return  # released: semacquire forgot the unit
+        with self._lock:
+            if self._w > 0:
+                self._w -= 1
+            else:
+                self._stray += 1
+
+    def _drain(self, n: int) -> None:
+        for _ in range(n):
+            sync_runtime_Semacquire(self._sema, "WaitGroup.wait", waitReasonSyncWaitGroupWait)
 
     def go(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         """add(1), then run fn(*args, **kwargs) in a new goroutine that calls done() at the end."""
         if not callable(fn):
             raise TypeError("go of nil func value")
         self.add(1)
-        _proc.newproc(self._run, (fn, args, kwargs), 1)
+        newproc(self._run, (fn, args, kwargs), {}, 1)
 
     def _run(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         try:

@@ -1,4 +1,5 @@
-"""Channels. Follows go/src/runtime/chan.go (makechan, chansend, chanrecv, closechan).
+"""Channels. Follows go/src/runtime/chan.go (makechan, chansend, chanrecv, send, recv,
+closechan).
 
 A Chan is Go's hchan. Its lock guards every field:
 
@@ -7,16 +8,19 @@ A Chan is Go's hchan. Its lock guards every field:
 - ``recvq`` / ``sendq`` are the goroutines parked in recv / send, as sudogs, FIFO;
 - ``closed`` is set once, by close.
 
-Invariants (Go's): at least one of recvq and sendq is empty; a non-empty sendq means the buffer
-is full; a non-empty recvq means the buffer is empty.
+Invariants (Go's): a non-empty sendq means the buffer is full; a non-empty recvq means the
+buffer is empty. At least one of recvq and sendq is empty, except while a select with both a
+send and a receive case on one unbuffered channel is parked: its sudogs wait in both queues,
+and no other goroutine can be waiting on that channel at the same time, or it would have been
+matched.
 
 The protocol, as in Go:
 - send: closed -> panic "send on closed channel"; a parked receiver -> hand the value straight
-  to it and ready it into the sender's runnext; room in the buffer -> append; else park
-  ("chan send") until a receiver takes the value (or close wakes us to panic).
+  to it and ready it into the sender's runnext (``send``); room in the buffer -> append; else
+  park ("chan send") until a receiver takes the value (or close wakes us to panic).
 - recv: closed and empty -> zero value, ok=False; a parked sender -> take its value (unbuffered)
   or take the buffer's head and append the sender's value at the tail (full buffer), ready the
-  sender; a non-empty buffer -> pop; else park ("chan receive").
+  sender (``recv``); a non-empty buffer -> pop; else park ("chan receive").
 - close: wake every parked receiver (zero, ok=False) and sender (which then panics).
 - a nil channel (``nilchan``) blocks forever and panics on close.
 
@@ -24,9 +28,15 @@ A sudog of a select may be queued here too: whoever dequeues it must first win t
 popping its goroutine's selectDone token; a loser just drops the sudog (select.py removes its
 others).
 
-Every function here runs in runtime code: the caller holds its P's claim (proc.py). The public
-methods enter and leave the runtime themselves. goready runs after the channel's lock is
-dropped, so a channel lock is never held while taking sched.lock.
+A parked operation ends only by its partner or close, except that proc.abortpark may take it
+off its queue (Ctrl-C for goroutine 1) and a goroutine killed at exit stays queued until
+exit.sweep: either way gopark raises, and nothing here needs undoing.
+
+Every function here runs in runtime code: the caller holds its P's claim. The public methods
+enter and leave the runtime through the door (proc.py); Chan.send, recv, recv_ok and iteration
+keep inline copies of it, and chansend and chanrecv of send, recv and chanpark (HACKING.md
+lists them, with the benchmark figures that pay for them). goready runs after the channel's
+lock is dropped.
 """
 
 from __future__ import annotations
@@ -38,10 +48,18 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 from greenlet import getcurrent
 
-from . import proc
 from .panic import RuntimePanic, throw
+from .proc import (
+    exitsyscall_slow,
+    gopark,
+    goready,
+    notgoroutine,
+    runtimecall,
+    safepoint,
+)
 from .runtime2 import (
     Sudog,
+    waitForever,
     waitReasonChanReceive,
     waitReasonChanReceiveNilChan,
     waitReasonChanSend,
@@ -53,10 +71,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-_gopark = proc.gopark
-_goready = proc.goready
-_exitsyscall_slow = proc.exitsyscall_slow
-
 
 def _unlock(gp: G, lock: Any) -> bool:
     lock.release()
@@ -65,7 +79,8 @@ def _unlock(gp: G, lock: Any) -> bool:
 
 def _sudog(gp: G, c: Chan[Any], elem: Any) -> Sudog:
     """gp's cached sudog for a plain (non-select) channel operation: a goroutine waits on one
-    such operation at a time, and the sudog leaves every queue before the operation returns."""
+    such operation at a time, and the sudog leaves every queue before the operation returns
+    (or, if the goroutine was killed, the goroutine never runs again)."""
     sg = gp.sudog
     if sg is None:
         sg = gp.sudog = Sudog(gp, c, elem, False, 0)
@@ -74,16 +89,6 @@ def _sudog(gp: G, c: Chan[Any], elem: Any) -> Sudog:
         sg.elem = elem
         sg.success = False
     return sg
-
-
-def _unqueue(c: Chan[Any], q: collections.deque[Sudog], sg: Sudog) -> None:
-    """Take sg off q, if it is still there (a goroutine killed while parked: a channel that
-    outlives gosched.run must not keep it)."""
-    with c.lock:
-        try:
-            q.remove(sg)
-        except ValueError:
-            pass
 
 
 def dequeue(q: collections.deque[Sudog]) -> Sudog | None:
@@ -100,12 +105,42 @@ def dequeue(q: collections.deque[Sudog]) -> Sudog | None:
     return None
 
 
-def _getm(what: str) -> M:
-    try:
-        mp: M = getcurrent().m  # type: ignore[attr-defined]
-    except AttributeError:
-        proc.notgoroutine(what)
-    return mp
+def send(sg: Sudog, v: Any) -> None:
+    """Go's send: hand v to the parked receiver sg. c is locked and sg already dequeued from
+    c.recvq; the caller then unlocks c (selectgo: every channel of the select) and readies
+    sg.g, which Go's send does itself through its unlockf."""
+    sg.elem = v
+    sg.success = True
+    sg.g.param = sg
+
+
+def recv(c: Chan[Any], sg: Sudog) -> Any:
+    """Go's recv: take a value from the parked sender sg, whose channel c is full (or
+    unbuffered), and return it: the sender's own value, or the buffer's head while the
+    sender's value goes to the tail. c is locked and sg already dequeued from c.sendq; the
+    caller unlocks and readies sg.g, as after send."""
+    if c.dataqsiz == 0:
+        v = sg.elem
+    else:
+        buf = c.buf
+        v = buf.popleft()
+        buf.append(sg.elem)
+    sg.elem = None
+    sg.success = True
+    sg.g.param = sg
+    return v
+
+
+def chanpark(mp: M, c: Chan[Any], q: collections.deque[Sudog], sg: Sudog, reason: str) -> None:
+    """Queue sg, the current goroutine's, on q (c.recvq or c.sendq) and park until a partner or
+    close takes it off. c is locked; it is unlocked once the goroutine is parked (unlockf)."""
+    gp = sg.g
+    gp.waiting = sg
+    gp.param = None
+    q.append(sg)
+    gopark(mp, _unlock, c.lock, reason)
+    gp.waiting = None
+    gp.param = None
 
 
 class Chan(Generic[T]):
@@ -131,63 +166,76 @@ class Chan(Generic[T]):
         self.sendq: collections.deque[Sudog] = collections.deque()
         self.lock = threading.Lock()
 
-    # --- public API: each enters the runtime (claim), works, leaves ----------------------------
+    # The public operations, each through the door (inline copies on the hot ones).
 
     def send(self, v: T) -> None:
         """Send v, blocking until a receiver takes it or the buffer has room."""
+        # inline-of: proc.enter(what="Chan.send")
         try:
             mp: M = getcurrent().m  # type: ignore[attr-defined]
         except AttributeError:
-            proc.notgoroutine("Chan.send")
+            notgoroutine("Chan.send")
         try:
             mp.psyscall.pop()
         except IndexError:
-            _exitsyscall_slow(mp)
+            exitsyscall_slow(mp)
+        # end-inline
         try:
             chansend(mp, self, v, True)
         finally:
+            # inline-of: proc.leave
             mp.psyscall.append(mp.p)  # type: ignore[arg-type]
+            if mp.safepoint:
+                safepoint(mp)
+            # end-inline
 
     def recv(self) -> T | None:
         """Receive a value, blocking until one is available; None once closed and drained."""
+        # inline-of: proc.enter(what="Chan.recv")
         try:
             mp: M = getcurrent().m  # type: ignore[attr-defined]
         except AttributeError:
-            proc.notgoroutine("Chan.recv")
+            notgoroutine("Chan.recv")
         try:
             mp.psyscall.pop()
         except IndexError:
-            _exitsyscall_slow(mp)
+            exitsyscall_slow(mp)
+        # end-inline
         try:
             v: T | None = chanrecv(mp, self, True)[1]
             return v
         finally:
+            # inline-of: proc.leave
             mp.psyscall.append(mp.p)  # type: ignore[arg-type]
+            if mp.safepoint:
+                safepoint(mp)
+            # end-inline
 
     def recv_ok(self) -> tuple[T | None, bool]:
         """Receive (value, True), or (None, False) once the channel is closed and drained."""
+        # inline-of: proc.enter(what="Chan.recv_ok")
         try:
             mp: M = getcurrent().m  # type: ignore[attr-defined]
         except AttributeError:
-            proc.notgoroutine("Chan.recv_ok")
+            notgoroutine("Chan.recv_ok")
         try:
             mp.psyscall.pop()
         except IndexError:
-            _exitsyscall_slow(mp)
+            exitsyscall_slow(mp)
+        # end-inline
         try:
             _, v, ok = chanrecv(mp, self, True)
             return v, ok
         finally:
+            # inline-of: proc.leave
             mp.psyscall.append(mp.p)  # type: ignore[arg-type]
+            if mp.safepoint:
+                safepoint(mp)
+            # end-inline
 
     def close(self) -> None:
         """Close the channel: receivers drain the buffer, then get (None, False); senders panic."""
-        mp = _getm("Chan.close")
-        proc.exitsyscall(mp)
-        try:
-            closechan(mp, self)
-        finally:
-            proc.entersyscall(mp)
+        runtimecall("Chan.close", closechan, self)
 
     @property
     def cap(self) -> int:
@@ -200,18 +248,24 @@ class Chan(Generic[T]):
         return self
 
     def __next__(self) -> T:
+        # inline-of: proc.enter(what="Chan.__next__")
         try:
             mp: M = getcurrent().m  # type: ignore[attr-defined]
         except AttributeError:
-            proc.notgoroutine("Chan.__next__")
+            notgoroutine("Chan.__next__")
         try:
             mp.psyscall.pop()
         except IndexError:
-            _exitsyscall_slow(mp)
+            exitsyscall_slow(mp)
+        # end-inline
         try:
             _, v, ok = chanrecv(mp, self, True)
         finally:
+            # inline-of: proc.leave
             mp.psyscall.append(mp.p)  # type: ignore[arg-type]
+            if mp.safepoint:
+                safepoint(mp)
+            # end-inline
         if not ok:
             raise StopIteration
         return v  # type: ignore[no-any-return]
@@ -230,28 +284,19 @@ class NilChan(Chan[Any]):
         super().__init__(0)
 
     def send(self, v: Any) -> NoReturn:
-        mp = _getm("Chan.send")
-        proc.exitsyscall(mp)
-        _park_forever(mp, waitReasonChanSendNilChan)
+        runtimecall("Chan.send", park_forever, waitReasonChanSendNilChan)
 
     def recv(self) -> NoReturn:
-        mp = _getm("Chan.recv")
-        proc.exitsyscall(mp)
-        _park_forever(mp, waitReasonChanReceiveNilChan)
+        runtimecall("Chan.recv", park_forever, waitReasonChanReceiveNilChan)
 
     def recv_ok(self) -> NoReturn:
-        mp = _getm("Chan.recv_ok")
-        proc.exitsyscall(mp)
-        _park_forever(mp, waitReasonChanReceiveNilChan)
+        runtimecall("Chan.recv_ok", park_forever, waitReasonChanReceiveNilChan)
 
     def close(self) -> NoReturn:
-        _getm("Chan.close")
-        raise RuntimePanic("close of nil channel")
+        runtimecall("Chan.close", _closenil)
 
     def __next__(self) -> NoReturn:
-        mp = _getm("Chan.__next__")
-        proc.exitsyscall(mp)
-        _park_forever(mp, waitReasonChanReceiveNilChan)
+        runtimecall("Chan.__next__", park_forever, waitReasonChanReceiveNilChan)
 
     def __repr__(self) -> str:
         return "<nilchan>"
@@ -260,10 +305,16 @@ class NilChan(Chan[Any]):
 nilchan = NilChan()
 
 
-def _park_forever(mp: M, reason: str) -> NoReturn:
-    """Block forever (only the end of the program, or a deadlock report, ends it)."""
-    _gopark(mp, None, None, reason)
+def park_forever(mp: M, reason: str) -> NoReturn:
+    """Block forever (only the end of the program, a deadlock report, or a Ctrl-C for goroutine
+    1 ends it, by raising)."""
+    mp.curg.waiting = waitForever  # type: ignore[union-attr]
+    gopark(mp, None, None, reason)
     throw("unreachable: a goroutine parked forever was woken")
+
+
+def _closenil(mp: M) -> NoReturn:
+    raise RuntimePanic("close of nil channel")
 
 
 # --- the runtime side (claim held) --------------------------------------------------------------
@@ -283,17 +334,18 @@ def chansend(mp: M, c: Chan[Any], v: Any, block: bool) -> bool:
         head = q.popleft()
         if head.isSelect:  # a select's sudog: it must be won first (dequeue)
             q.appendleft(head)
-            waiter = dequeue(q)
+            sg = dequeue(q)
         else:
-            waiter = head
-        if waiter is not None:
+            sg = head
+        if sg is not None:
             # A waiting receiver: hand the value over directly.
-            waiter.elem = v
-            waiter.success = True
-            gp = waiter.g
-            gp.param = waiter
+            # inline-of: chan.send
+            sg.elem = v
+            sg.success = True
+            sg.g.param = sg
+            # end-inline
             lock.release()
-            _goready(mp, gp)
+            goready(mp, sg.g)
             return True
     buf = c.buf
     if len(buf) < c.dataqsiz:
@@ -303,19 +355,16 @@ def chansend(mp: M, c: Chan[Any], v: Any, block: bool) -> bool:
     if not block:
         lock.release()
         return False
-    me = mp.curg
-    assert me is not None
-    sg = _sudog(me, c, v)
-    me.waiting = sg
-    me.param = None
+    sg = _sudog(mp.curg, c, v)  # type: ignore[arg-type]
+    # inline-of: chan.chanpark(q=c.sendq, reason=waitReasonChanSend)
+    gp = sg.g
+    gp.waiting = sg
+    gp.param = None
     c.sendq.append(sg)
-    try:
-        _gopark(mp, _unlock, lock, waitReasonChanSend)
-    except BaseException:  # killed while parked (the program is ending): leave no trace here
-        _unqueue(c, c.sendq, sg)
-        raise
-    me.waiting = None
-    me.param = None
+    gopark(mp, _unlock, c.lock, waitReasonChanSend)
+    gp.waiting = None
+    gp.param = None
+    # end-inline
     if not sg.success:
         if not c.closed:
             throw("chansend: spurious wakeup")
@@ -342,23 +391,24 @@ def chanrecv(mp: M, c: Chan[Any], block: bool) -> tuple[bool, Any, bool]:
         head = q.popleft()
         if head.isSelect:  # a select's sudog: it must be won first (dequeue)
             q.appendleft(head)
-            waiter = dequeue(q)
+            sg = dequeue(q)
         else:
-            waiter = head
-        if waiter is not None:
+            sg = head
+        if sg is not None:
             # A waiting sender: the buffer is full (or there is none).
+            # inline-of: chan.recv
             if c.dataqsiz == 0:
-                v = waiter.elem
+                v = sg.elem
             else:
                 buf = c.buf
                 v = buf.popleft()
-                buf.append(waiter.elem)
-            waiter.elem = None
-            waiter.success = True
-            gp = waiter.g
-            gp.param = waiter
+                buf.append(sg.elem)
+            sg.elem = None
+            sg.success = True
+            sg.g.param = sg
+            # end-inline
             lock.release()
-            _goready(mp, gp)
+            goready(mp, sg.g)
             return True, v, True
     buf = c.buf
     if buf:
@@ -368,19 +418,16 @@ def chanrecv(mp: M, c: Chan[Any], block: bool) -> tuple[bool, Any, bool]:
     if not block:
         lock.release()
         return False, None, False
-    me = mp.curg
-    assert me is not None
-    sg = _sudog(me, c, None)
-    me.waiting = sg
-    me.param = None
+    sg = _sudog(mp.curg, c, None)  # type: ignore[arg-type]
+    # inline-of: chan.chanpark(q=c.recvq, reason=waitReasonChanReceive)
+    gp = sg.g
+    gp.waiting = sg
+    gp.param = None
     c.recvq.append(sg)
-    try:
-        _gopark(mp, _unlock, lock, waitReasonChanReceive)
-    except BaseException:  # killed while parked (the program is ending): leave no trace here
-        _unqueue(c, c.recvq, sg)
-        raise
-    me.waiting = None
-    me.param = None
+    gopark(mp, _unlock, c.lock, waitReasonChanReceive)
+    gp.waiting = None
+    gp.param = None
+    # end-inline
     v = sg.elem
     sg.elem = None
     return True, v, sg.success
@@ -410,4 +457,4 @@ def closechan(mp: M, c: Chan[Any]) -> None:
     # Go collects them on a gList, a stack, so they are readied last first: each goready takes
     # runnext and kicks the previous one to the tail, and the first receiver runs first.
     for gp in reversed(glist):
-        _goready(mp, gp)
+        goready(mp, gp)

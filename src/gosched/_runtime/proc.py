@@ -1,6 +1,8 @@
 """The scheduler. Follows go/src/runtime/proc.go: schedinit, procresize, newproc/newproc1,
 gfget/gfput, mstart, schedule, findRunnable, execute, goexit0, gopark/goready, Gosched, Goexit,
-startm/stopm/wakep/handoffp, locked Ms (startlockedm/stoplockedm), stop-the-world, checkdead.
+startm/stopm/wakep/handoffp, locked Ms (startlockedm/stoplockedm), stop-the-world, checkdead,
+and the door into the runtime (Go's entersyscall/exitsyscall). How the runtime stops is in
+exit.py, Ctrl-C in signal.py.
 
 How a goroutine runs
 --------------------
@@ -9,23 +11,35 @@ stack), and when the G switches back with an mcall request (fn, gp), run fn(mp, 
 park_m, gosched_m, goyield_m, goexit0, exitsyscall0. Go's g0 never returns to a loop; it calls
 schedule() from the tail of every mcall function. A loop is the same control flow without a
 growing Python stack. An mcall function may return a G to execute at once (park_m when unlockf
-refuses, exitsyscall0 when it finds a P), as Go's would call execute directly.
+refuses), as Go's would call execute directly.
 
-The claim (DESIGN decision 4)
------------------------------
+The door (DESIGN decision 5)
+----------------------------
 Runtime code runs holding the M's P; user code runs with the P in the M's claim token
-(``mp.psyscall``, see runtime2.py). The rule, kept by every entry point:
+(``mp.psyscall``, see runtime2.py), as Go's goroutine in a syscall. Every way from user code into
+the runtime and back is the door: ``enter(what)`` finds the calling goroutine's M (RuntimeError
+outside a goroutine) and takes the token back (one list pop; exitsyscall_slow when it was taken),
+and ``leave(mp)`` puts it out again and, if ``mp.safepoint`` is set, stops at the safe point.
+Public operations go through ``runtimecall(what, fn, ...)``, which is the two around
+fn(mp, ...), also when fn raises; the hot paths (Chan.send/recv, go, the goroutine body) keep
+inline copies, marked ``# inline-of:`` and checked against these functions by
+tests/test_structure.py.
 
 Invariant: the token is out (``mp.psyscall == [mp.p]``) exactly while the M runs user code of
-its current G. It is put out by entersyscall (the goroutine body before calling the function,
-every public function before it returns or raises into user code) and taken back by
-exitsyscall (every public function on entry, the body after the function returns). g0 code,
-and a G inside gopark/mcall, always holds it, so a G resumed from gopark is back in runtime code
-holding the P, and only returning to user code puts the token out again.
+its current G. g0 code, and a G inside gopark/mcall, always holds it, so a G resumed from gopark
+is back in runtime code holding the P, and only leaving the runtime puts the token out again.
+A goroutine being killed at exit is the exception: it runs its finally blocks with the token in
+(exit.py), so that its next runtime entry cannot take the fast path.
 
 Whoever takes an M's token with sched.lock held (stop-the-world, startexit, and later sysmon)
-owns the P and sets ``mp.p = None``; that M's next exitsyscall finds the list empty and takes the
+owns the P and sets ``mp.p = None``; that M's next entry finds the list empty and takes the
 slow path, which reads ``mp.p`` under sched.lock.
+
+Safe points. The exit and interrupt states are explicit fields (``sched.exiting``,
+``sched.sigint``), and ``mp.safepoint`` is the one flag the hot paths read to learn that one of
+them concerns the goroutine on mp: the door's way out checks it, and so do the fast paths that
+skip g0 (gopark's, the goroutine body's, schedule's), every idle path (mpark, the timer sleep,
+findRunnable) and stop-the-world. Go poisons a goroutine's stack guard for the same purpose.
 
 Started goroutines stay on their M (DESIGN decision 2)
 ------------------------------------------------------
@@ -37,24 +51,24 @@ before it parks without a P; if it can get no P it moves the mailbox to the glob
 the next M to dequeue it hands it back together with a P. A locked M (lock_os_thread) runs
 only Gs bound to it.
 
-Lock order: sched.lock, then sched.allglock or sched.gFree_lock. A Sema's lock is never held
-while taking sched.lock (ready() runs after the Sema's lock is dropped).
+The lock order is in runtime2.py.
 """
 
 from __future__ import annotations
 
 import os
 import random
-import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
 from types import CodeType
-from typing import Any, NoReturn
+from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
 
 from greenlet import GreenletExit, getcurrent
 
+from . import exit as _exit
+from . import signal as _signal
 from . import stack as _stack
 from . import time as _time
 from .os_thread import newosproc
@@ -87,15 +101,12 @@ from .runtime2 import (
     _Pgcstop,
     _Pidle,
     _Prunning,
+    safepoints,
     sched,
 )
 
 nanotime = time.monotonic_ns
 _getframe = sys._getframe
-
-# How many GreenletExit throws a goroutine gets at shutdown before we give up on it (it keeps
-# catching GreenletExit and parking again).
-_KILL_TRIES = 100
 
 # gosched.run holds this while the runtime is up: one runtime per process, as in Go.
 _runlock = threading.Lock()
@@ -105,6 +116,9 @@ _NOKW: dict[str, Any] = {}
 _rand = random.Random()
 
 m0: M | None = None
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,48 +162,81 @@ def getm(what: str) -> M:
     return mp
 
 
+def ingoroutine() -> bool:
+    """Whether the caller is a goroutine of the running runtime."""
+    return hasattr(getcurrent(), "m")
+
+
+def checkgoroutine(what: str) -> None:
+    """RuntimeError naming ``what`` unless the caller is a goroutine: public operations that
+    will need the runtime check it before they change any state."""
+    getm(what)
+
+
 # ---------------------------------------------------------------------------------------------
-# The claim token: user code is a syscall
+# The door: user code is a syscall
 
 
-def exitsyscall(mp: M) -> P:
-    """Runtime entry from user code: take the P back (the fast path is one list pop)."""
+def enter(what: str) -> M:
+    """The way into the runtime from user code (Go's exitsyscall): find the calling goroutine's
+    M and take its P back. RuntimeError outside a goroutine, naming ``what``."""
     try:
-        return mp.psyscall.pop()
+        mp: M = getcurrent().m  # type: ignore[attr-defined]
+    except AttributeError:
+        notgoroutine(what)
+    try:
+        mp.psyscall.pop()
     except IndexError:
-        return exitsyscall_slow(mp)
+        exitsyscall_slow(mp)
+    return mp
 
 
-def entersyscall(mp: M) -> None:
-    """Back to user code: put the P out as the claim token."""
+def leave(mp: M) -> None:
+    """The way out of the runtime into user code (Go's entersyscall): put the P out as the claim
+    token, then stop at the safe point if someone asked (mp.safepoint)."""
     mp.psyscall.append(mp.p)  # type: ignore[arg-type]
+    if mp.safepoint:
+        safepoint(mp)
 
 
-def exitsyscall_slow(mp: M) -> P:
-    """The token was taken while the goroutine ran user code (or it was never put out).
+def runtimecall(
+    what: str, fn: Callable[Concatenate[M, _P], _R], /, *args: _P.args, **kwargs: _P.kwargs
+) -> _R:
+    """fn(mp, *args, **kwargs) inside the runtime: enter, call, leave (also when fn raises).
+    The door of every public operation that is not on a measured hot path."""
+    mp = enter(what)
+    try:
+        return fn(mp, *args, **kwargs)
+    finally:
+        leave(mp)
+
+
+def exitsyscall_slow(mp: M) -> None:
+    """The way in when the token was not out: it was taken while the goroutine ran user code, or
+    the program is ending.
 
     Go's exitsyscallfast, then exitsyscall0: take the old P if it is idle, else any idle P,
     else queue the goroutine and park the M until someone hands it a P.
     """
     with sched.lock:
-        if sched.exiting is not None:
-            raise GreenletExit
-        pp = mp.p
-        if pp is not None:
-            # Nobody took it: an exception escaped runtime code before entersyscall ran.
-            return pp
-        if not sched.gcwaiting:
-            pp = _pidleget_prefer(mp.oldp)
-            if pp is not None:
-                mp.oldp = None
-                acquirep(mp, pp)
-                return pp
+        exiting = sched.exiting is not None
+        if not exiting:
+            if mp.p is not None:
+                # Nobody took it: an exception escaped runtime code before the way out ran.
+                return
+            if not sched.gcwaiting:
+                pp = _pidleget_prefer(mp.oldp)
+                if pp is not None:
+                    mp.oldp = None
+                    acquirep(mp, pp)
+                    return
+    if exiting:
+        _exit.dying(mp, True)
     gp = mp.curg
     assert gp is not None
     _stack.mcall(mp, exitsyscall0, gp)
-    pp = mp.p
-    assert pp is not None
-    return pp
+    if mp.p is None:
+        throw("exitsyscall: resumed without a P")
 
 
 def exitsyscall0(mp: M, gp: G) -> G | None:
@@ -228,6 +275,55 @@ def _taketoken(mp: M, pp: P) -> bool:
     mp.p = None
     pp.m = None
     return True
+
+
+def safepoint(mp: M) -> None:
+    """The goroutine on mp is leaving the runtime (its token just went out) and mp.safepoint
+    is set: do what the reasons ask.
+
+    - The program is ending: the goroutine is killed here, or, if it is already unwinding from
+      its kill, goes on unwinding with its token taken back (exit.dying).
+    - A Ctrl-C waits for goroutine 1 (m0 only): goroutine 1 raises KeyboardInterrupt here; any
+      other goroutine yields to g0, which takes goroutine 1 off its wait (signal.deliver).
+    The flag is cleared before the reasons are read, and whoever makes a reason sets it after,
+    so a reason that arrives meanwhile is never lost.
+    """
+    while mp.safepoint:
+        mp.safepoint = False
+        if sched.exiting is not None:
+            mp.safepoint = True
+            _exit.dying(mp, False)
+            return
+        if mp is not m0 or not sched.sigint:
+            continue
+        mp.safepoint = True
+        gp = mp.curg
+        if gp is sched.maing:
+            _signal.raise_in_main(mp)
+        try:
+            mp.psyscall.pop()
+        except IndexError:
+            exitsyscall_slow(mp)
+        _stack.mcall(mp, goyield_m, gp)  # type: ignore[arg-type]
+        mp.psyscall.append(mp.p)  # type: ignore[arg-type]
+
+
+def sigint_cleared(mp: M) -> None:
+    """sched.sigint was just cleared, on m0: settle the flags that told about it, each cleared
+    before the reasons are read again (a Ctrl-C may arrive meanwhile)."""
+    mp.safepoint = False
+    safepoints.requested = False
+    if sched.exiting is not None or sched.sigint:
+        mp.safepoint = True
+        safepoints.requested = True
+
+
+def checkpoint() -> None:
+    """For a public fast path that does not enter the runtime, when safepoints.requested is
+    set: pass through the door, which stops the goroutine there if it is asked to (plain
+    threads pass)."""
+    if ingoroutine():
+        leave(enter("checkpoint"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -289,6 +385,8 @@ def mcommoninit(mp: M, id: int) -> None:
     else:
         mp.id = mReserveID()
     sched.allm.insert(0, mp)
+    if sched.exiting is not None:
+        mp.safepoint = True  # as startexit did for the Ms before it
 
 
 def mReserveID() -> int:
@@ -373,34 +471,36 @@ def _pdestroy(pp: P, to: P | None) -> None:
 # Goroutine creation and exit
 
 
-def malg() -> G:
-    """A new G, _Gidle -> _Gdead, added to allgs. Its stack is made by the M that first runs it."""
-    newg = G()
-    casgstatus(newg, _Gidle, _Gdead)
-    sched.allgs.append(newg)  # atomic; readers copy the list
-    return newg
-
-
 def newproc1(
     fn: Callable[..., Any],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
-    callergp: G | None,
+    parentGoid: int,
     gocode: CodeType | None,
     gopc: int,
     pp: P,
 ) -> G:
-    """A runnable G for fn, with a fresh goid from pp's cache. pp's owner only."""
+    """A runnable G for fn, with a fresh goid from pp's cache. pp's owner only.
+
+    The G comes from pp's free list, else the global ones (gfget), else is new: Go's malg, here
+    three statements (a G whose stack is made by the M that first runs it, _Gidle -> _Gdead,
+    added to allgs). go() keeps an inline copy: allocating a G is most of what spawning costs.
+    """
     gfree = pp.gFree
-    newg = gfree.pop() if gfree else gfget(pp)
+    newg: G | None = gfree.pop() if gfree else None
     if newg is None:
-        newg = malg()
+        if sched.gFree_stack or sched.gFree_noStack:
+            newg = gfget(pp)
+        if newg is None:
+            newg = G()
+            casgstatus(newg, _Gidle, _Gdead)
+            sched.allgs.append(newg)  # atomic; readers copy the list
+    newg.gocode = gocode
+    newg.gopc = gopc
     newg.fn = fn
     newg.args = args
     newg.kwargs = kwargs
-    newg.gocode = gocode
-    newg.gopc = gopc
-    newg.parentGoid = callergp.goid if callergp is not None else 0
+    newg.parentGoid = parentGoid
     if pp.goidcache == pp.goidcacheend:
         _goidrefill(pp)
     newg.goid = pp.goidcache
@@ -420,77 +520,93 @@ def _goidrefill(pp: P) -> None:
 def go(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
     """Start fn(*args, **kwargs) in a new goroutine (the go statement, Go's newproc).
 
-    The hottest path of the runtime: newproc1 and runqput(next=True) are inlined here.
+    The hottest path of the runtime: the door, newproc1, runqput(next=True) and wakep are
+    inline copies here (a call each would cost 2-3% of a goroutine's whole life).
     """
     if not callable(fn):
         raise TypeError("go of nil func value")
+    # inline-of: proc.enter(what="go")
     try:
         mp: M = getcurrent().m  # type: ignore[attr-defined]
     except AttributeError:
         notgoroutine("go")
     try:
-        pp = mp.psyscall.pop()
+        mp.psyscall.pop()
     except IndexError:
-        pp = exitsyscall_slow(mp)
-    gfree = pp.gFree
-    if gfree:
-        newg = gfree.pop()
-    elif sched.gFree_stack or sched.gFree_noStack:
-        newg = gfget(pp) or malg()
-    else:
-        newg = G()  # malg, inlined
-        casgstatus(newg, _Gidle, _Gdead)
-        sched.allgs.append(newg)
+        exitsyscall_slow(mp)
+    # end-inline
+    pp: P = mp.p  # type: ignore[assignment]
     f = _getframe(1)
-    newg.gocode = f.f_code
-    newg.gopc = f.f_lasti  # f_lineno costs 4x more; traceback.py maps the offset to a line
+    gocode = f.f_code
+    gopc = f.f_lasti  # f_lineno costs 4x more; traceback.py maps the offset to a line
+    # inline-of: proc.newproc1(kwargs=kwargs or _NOKW, parentGoid=mp.curg.goid)
+    gfree = pp.gFree
+    newg: G | None = gfree.pop() if gfree else None
+    if newg is None:
+        if sched.gFree_stack or sched.gFree_noStack:
+            newg = gfget(pp)
+        if newg is None:
+            newg = G()
+            casgstatus(newg, _Gidle, _Gdead)
+            sched.allgs.append(newg)  # atomic; readers copy the list
+    newg.gocode = gocode
+    newg.gopc = gopc
     newg.fn = fn
     newg.args = args
-    newg.kwargs = kwargs or _NOKW  # an empty dict per goroutine only feeds the cyclic GC
+    newg.kwargs = kwargs or _NOKW
     newg.parentGoid = mp.curg.goid  # type: ignore[union-attr]
     if pp.goidcache == pp.goidcacheend:
         _goidrefill(pp)
     newg.goid = pp.goidcache
     pp.goidcache += 1
     casgstatus(newg, _Gdead, _Grunnable)
-    # runqput(pp, newg, next=True) and wakep's first checks, inlined as in goready (keep the
-    # two in step): a call costs 2-3% of a goroutine's whole life here.
+    # end-inline
+    # inline-of: runq.runqput(gp=newg, next=True)
     slot = pp.runnext
     if slot:
         try:
-            old = slot.pop()
-        except IndexError:
-            old = None
+            kicked = slot.pop()
+        except IndexError:  # a stealer took it just now
+            kicked = None
         slot.append(newg)
-        if old is not None:
-            q = pp.runq
-            if len(q) < RUNQ_SIZE:
-                q.append(old)
-            else:
-                runqputslow(pp, old)
     else:
         slot.append(newg)
-    if not sched.nmspinning:  # wakep's first checks, inlined
+        kicked = None
+    if kicked is not None:
+        q = pp.runq
+        if len(q) < RUNQ_SIZE:
+            q.append(kicked)
+        else:
+            runqputslow(pp, kicked)
+    # end-inline
+    # inline-of: proc.wakep
+    if not sched.nmspinning:
         if sched.npidle:
-            wakep()
+            startspinning()
         elif not sched.needspinning:
             sched.needspinning = 1
-    mp.psyscall.append(pp)
+    # end-inline
+    # inline-of: proc.leave
+    mp.psyscall.append(mp.p)  # type: ignore[arg-type]
+    if mp.safepoint:
+        safepoint(mp)
+    # end-inline
 
 
 def newproc(
-    fn: Callable[..., Any], args: tuple[Any, ...], depth: int, kwargs: dict[str, Any] = _NOKW
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], depth: int
 ) -> None:
-    """go fn(*args, **kwargs) from a public function, recording as the creation site the user
-    code ``depth`` frames above the caller."""
-    mp = getm("go")
-    pp = exitsyscall(mp)
-    f = sys._getframe(depth + 1)
-    newg = newproc1(fn, args, kwargs or _NOKW, mp.curg, f.f_code, f.f_lasti, pp)
-    runqput(pp, newg, True)
-    if sched.mainStarted:
+    """go fn(*args, **kwargs) from a public function (WaitGroup.go, errgroup, context), recording
+    as the creation site the user code ``depth`` frames above newproc's caller."""
+    mp = enter("go")
+    try:
+        f = _getframe(depth + 1)
+        pp: P = mp.p  # type: ignore[assignment]
+        newg = newproc1(fn, args, kwargs or _NOKW, mp.curg.goid, f.f_code, f.f_lasti, pp)  # type: ignore[union-attr]
+        runqput(pp, newg, True)
         wakep()
-    entersyscall(mp)
+    finally:
+        leave(mp)
 
 
 def newproc_m(mp: M, fn: Callable[..., Any], gocode: CodeType) -> None:
@@ -498,7 +614,7 @@ def newproc_m(mp: M, fn: Callable[..., Any], gocode: CodeType) -> None:
     created by the runtime (no parent goroutine), at gocode."""
     pp = mp.p
     assert pp is not None
-    newg = newproc1(fn, (), _NOKW, None, gocode, 0, pp)
+    newg = newproc1(fn, (), _NOKW, 0, gocode, 0, pp)
     runqput(pp, newg, True)
     wakep()
 
@@ -564,21 +680,26 @@ def gfpurge(pp: P) -> None:
 def goroutine_body(gp: G) -> _stack.MCallRequest:
     """The run function of every Stack: run one G's function after another (gfput/gfget reuse).
 
-    Exceptions escaping the function are panics: recorded on the G for goexit0, which stops the
-    runtime. GreenletExit during shutdown means the goroutine is being killed; the stack ends.
+    An exception escaping the function is a panic: recorded on the G for goexit0, which stops
+    the runtime. A goroutine killed at exit (exit.py) ends its stack: GreenletExit is how the kill
+    unwinds it, and any other exception its finally blocks raise goes to sys.unraisablehook.
 
     The goexit fast path. When a goroutine's function returns, its stack is free. If the next G
     this P would run has never started, this stack runs it directly: goexit0's work (gdestroy,
-    gfput), then findRunnable's first steps (runnext, then the local queue, only when no fairness
-    tick is due), then execute, all in the order g0 would do them, minus the two switches
+    gfput), then findRunnable's first steps (runnext, then the local queue, when fastnext says
+    they come first), then execute, all in the order g0 would do them, minus the two switches
     through g0 that would end in this same stack anyway (gfget hands a free stack to an
-    unstarted G). Everything else (a started G next, the fairness tick, a mailbox, a locked or
-    retired M, a panic, stop-the-world, shutdown) goes through g0.
+    unstarted G). Everything else (a started G next, a locked or retired M, a panic, a safe
+    point request) goes through g0.
     """
     mp: M = gp.m  # type: ignore[assignment]
     while True:
         try:
+            # inline-of: proc.leave
             mp.psyscall.append(mp.p)  # type: ignore[arg-type]
+            if mp.safepoint:
+                safepoint(mp)
+            # end-inline
             kw = gp.kwargs
             if kw:
                 gp.fn(*gp.args, **kw)  # type: ignore[misc]
@@ -586,23 +707,25 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
                 gp.fn(*gp.args)  # type: ignore[misc]
         except GoexitUnwind:
             pass
-        except GreenletExit:
-            if sched.exiting is not None:
-                return (gkilled_m, gp)
         except BaseException as e:
+            if gp.killed:
+                if type(e) is not GreenletExit:
+                    _exit.unraisable(e, gp)
+                return (gkilled_m, gp)
             gp.panic = e
+        if gp.killed:  # it caught its kill and returned
+            return (gkilled_m, gp)
         try:
             mp.psyscall.pop()
         except IndexError:
-            try:
-                exitsyscall_slow(mp)
-            except GreenletExit:
+            if sched.exiting is not None:
                 return (gkilled_m, gp)
+            exitsyscall_slow(mp)
         if gp.panic is not None or gp.lockedm is not None:
             gp = _stack.mcall(mp, goexit0, gp)
             continue
         pp: P = mp.p  # type: ignore[assignment]
-        # gdestroy(mp, gp), inlined (keep the two in step): lockedm is None here (checked above)
+        # inline-of: proc.gdestroy
         casgstatus(gp, _Grunning, _Gdead)
         gp.m = None
         mp.curg = None
@@ -611,17 +734,21 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
         gp.kwargs = _NOKW
         gp.boundm = None
         gp.param = None
+        # end-inline
         nxt = None
         inherit = False
-        if (
-            pp.schedtick % 61
+        # inline-of: proc.fastnext
+        fast = (
+            (pp.schedtick % 61 != 0 or not sched.runq)
+            and not mp.safepoint
+            and not mp.mailbox
             and mp.lockedg is None
             and not mp.retired
-            and not mp.mailbox
             and not sched.gcwaiting
-            and sched.exiting is None
             and (not pp.timer0When or pp.timer0When > nanotime())
-        ):
+        )
+        # end-inline
+        if fast:
             # Stealers on other Ms may empty runnext or the queue between any two steps, so
             # each look is an atomic operation that may fail (the checks before them keep the
             # usual empty case free of exceptions).
@@ -669,43 +796,75 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
         gfree.append(gp)
         if len(gfree) >= 64:
             _gfputslow(pp)
+        # inline-of: proc.execute(gp=nxt)
         mp.curg = nxt
         nxt.m = mp
         casgstatus(nxt, _Grunnable, _Grunning)
-        nxt.preempt = False
         if not inherit:
-            pp.schedtick += 1
+            mp.p.schedtick += 1  # type: ignore[union-attr]
+        # end-inline
         nxt.boundm = mp
         gp = nxt
 
 
+def fastnext(mp: M, pp: P) -> bool:
+    """Whether the next G for mp comes from pp's local queue (runnext, then the head), so that a
+    fast path may take it there without going through g0: no fairness tick takes the global
+    queue first, no safe point is requested, nothing was handed to this M, it is not locked or
+    retired, no stop-the-world waits, and no timer is due. findRunnable decides the same way.
+    """
+    fast = (
+        (pp.schedtick % 61 != 0 or not sched.runq)
+        and not mp.safepoint
+        and not mp.mailbox
+        and mp.lockedg is None
+        and not mp.retired
+        and not sched.gcwaiting
+        and (not pp.timer0When or pp.timer0When > nanotime())
+    )
+    return fast
+
+
+def execute(mp: M, gp: G, inherit: bool) -> None:
+    """Go's execute, up to gogo: gp becomes mp's current G and runs; a new time slice
+    (schedtick) unless it inherits the one of the G it follows. mp holds its P."""
+    mp.curg = gp
+    gp.m = mp
+    casgstatus(gp, _Grunnable, _Grunning)
+    if not inherit:
+        mp.p.schedtick += 1  # type: ignore[union-attr]
+
+
 def goexit0(mp: M, gp: G) -> None:
-    """On g0: the goroutine's function has returned (Go's goexit0: gdestroy, then gfput)."""
+    """On g0: the goroutine's function has returned (Go's goexit0: gdestroy, then gfput). A G
+    that exits locked to its thread retires the M."""
     panic = gp.panic
     gp.panic = None
+    locked = gp.lockedm is not None
     gdestroy(mp, gp)
+    if locked:
+        _goexit_locked(mp, gp)
     mp.nbound -= 1
     gfput(mp.p, gp)  # type: ignore[arg-type]
     if panic is not None:
         add_note(panic, f"goroutine {gp.goid} [running]")
-        startexit(ExitReason(ExitReason.PANIC, exc=panic, goid=gp.goid))
+        _exit.startexit(ExitReason(ExitReason.PANIC, exc=panic, goid=gp.goid))
 
 
 def gdestroy(mp: M, gp: G) -> None:
     """Go's field resets and dropg for a G whose function returned. Owner: mp, holding its P.
 
-    The caller settles mp.nbound (the goexit fast path hands the stack straight to the next G).
+    The caller settles mp.nbound (the goexit fast path hands the stack straight to the next G)
+    and a locked G's M (goexit0).
     """
     casgstatus(gp, _Grunning, _Gdead)
     gp.m = None
-    mp.curg = None  # dropg
+    mp.curg = None
     gp.fn = None
     gp.args = ()
     gp.kwargs = _NOKW
     gp.boundm = None
     gp.param = None
-    if gp.lockedm is not None:
-        _goexit_locked(mp, gp)
 
 
 def schedule_m(mp: M, gp: G) -> None:
@@ -715,8 +874,6 @@ def schedule_m(mp: M, gp: G) -> None:
 def _goexit_locked(mp: M, gp: G) -> None:
     """gp exits while locked to mp. Go kills such a thread, which may be in an unusual state.
     The M retires: it gives up its P, runs only Gs already bound to it, and then ends."""
-    if mp.lockedInt != 0:
-        throw("exited a goroutine internally locked to the OS thread")
     gp.lockedm = None
     mp.lockedg = None
     mp.lockedExt = 0
@@ -751,6 +908,7 @@ def gopark(mp: M, unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: s
     """Park the current G (holding the claim) until goready; return holding the claim again.
 
     unlockf(gp, lock) runs after gp is _Gwaiting; if it returns False gp runs again at once.
+    The caller has set gp.waiting to what gp waits on (abortpark needs it).
 
     The park fast path: park_m's work done on this stack, then, if the G that findRunnable
     would pick next is in runnext and already lives on this M, a switch straight to it (one
@@ -758,22 +916,22 @@ def gopark(mp: M, unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: s
     only once it has switched out, and only this thread can switch into it, so a waker on
     another M that readies gp meanwhile just queues it (startlockedm, mailbox).
     """
-    gp = mp.curg
-    assert gp is not None
+    gp: G = mp.curg  # type: ignore[assignment]
     gp.waitreason = reason
-    pp = mp.p
-    assert pp is not None
+    pp: P = mp.p  # type: ignore[assignment]
     slot = pp.runnext
-    if (
-        slot
-        and (pp.schedtick % 61 or not sched.runq)
+    # inline-of: proc.fastnext
+    fast = (
+        (pp.schedtick % 61 != 0 or not sched.runq)
+        and not mp.safepoint
+        and not mp.mailbox
         and mp.lockedg is None
         and not mp.retired
-        and not mp.mailbox
         and not sched.gcwaiting
-        and sched.exiting is None
         and (not pp.timer0When or pp.timer0When > nanotime())
-    ):
+    )
+    # end-inline
+    if slot and fast:
         # park_m, here
         casgstatus(gp, _Grunning, _Gwaiting)
         mp.curg = None
@@ -781,9 +939,11 @@ def gopark(mp: M, unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: s
         if unlockf is not None and not unlockf(gp, lock):
             casgstatus(gp, _Gwaiting, _Grunnable)
             gp.waitreason = ""
-            casgstatus(gp, _Grunnable, _Grunning)  # execute(gp, inheritTime=True)
+            # inline-of: proc.execute(inherit=True)
             mp.curg = gp
             gp.m = mp
+            casgstatus(gp, _Grunnable, _Grunning)
+            # end-inline
             return
         try:
             nxt = slot[0]
@@ -795,11 +955,11 @@ def gopark(mp: M, unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: s
             except IndexError:
                 nxt = None
             if nxt is not None:
-                # execute(nxt, inheritTime=True), then switch straight to its stack.
+                # inline-of: proc.execute(gp=nxt, inherit=True)
                 mp.curg = nxt
                 nxt.m = mp
                 casgstatus(nxt, _Grunnable, _Grunning)
-                nxt.preempt = False
+                # end-inline
                 _stack.switchto(nxt.stack, nxt)  # type: ignore[arg-type]
                 return
         _stack.mcall(mp, schedule_m, gp)
@@ -827,32 +987,55 @@ def park_m(mp: M, gp: G) -> G | None:
 def goready(mp: M, gp: G) -> None:
     """Make a parked G runnable in the runnext of mp's P (Go's ready). mp holds its P.
 
-    runqput(next=True) and wakep's first checks are inlined, as in go() (keep the two in step):
-    every waker (channels, select, semaphores, timers) comes through here.
+    Every waker (channels, select, semaphores, timers) comes through here, so runqput and wakep
+    are inline copies.
     """
     casgstatus(gp, _Gwaiting, _Grunnable)
     gp.waitreason = ""
     pp: P = mp.p  # type: ignore[assignment]
+    # inline-of: runq.runqput(next=True)
     slot = pp.runnext
     if slot:
         try:
-            old = slot.pop()
-        except IndexError:
-            old = None
+            kicked = slot.pop()
+        except IndexError:  # a stealer took it just now
+            kicked = None
         slot.append(gp)
-        if old is not None:
-            q = pp.runq
-            if len(q) < RUNQ_SIZE:
-                q.append(old)
-            else:
-                runqputslow(pp, old)
     else:
         slot.append(gp)
+        kicked = None
+    if kicked is not None:
+        q = pp.runq
+        if len(q) < RUNQ_SIZE:
+            q.append(kicked)
+        else:
+            runqputslow(pp, kicked)
+    # end-inline
+    # inline-of: proc.wakep
     if not sched.nmspinning:
         if sched.npidle:
-            wakep()
+            startspinning()
         elif not sched.needspinning:
             sched.needspinning = 1
+    # end-inline
+
+
+def abortpark(gp: G) -> bool:
+    """Take gp, which is parked, off whatever it waits on (gp.waiting), so that no waker will
+    ready it: then the caller owns its wake-up (Go has no such thing; gosched needs it to raise
+    Ctrl-C in goroutine 1). False if a waker has it already: it is being readied.
+
+    Each kind of wait knows how to let go of its G (``abortwait``): a channel operation or a
+    select leaves its channels' queues, a semaphore or notify-list waiter its list, a sleep
+    stops its timer; a wait nothing can end (the nil channel, ``select {}``) always lets go.
+    """
+    w = gp.waiting
+    if w is None:
+        throw(f"abortpark: goroutine {gp.goid} is parked with no record of what it waits on")
+    if not w.abortwait(gp):
+        return False
+    gp.waiting = None
+    return True
 
 
 def dropg(mp: M, gp: G) -> None:
@@ -862,10 +1045,11 @@ def dropg(mp: M, gp: G) -> None:
 
 def Gosched() -> None:
     """Yield: the calling G goes to the tail of the global queue (runtime.Gosched)."""
-    mp = getm("gosched")
-    exitsyscall(mp)
+    runtimecall("gosched", _gosched)
+
+
+def _gosched(mp: M) -> None:
     _stack.mcall(mp, gosched_m, mp.curg)  # type: ignore[arg-type]
-    entersyscall(mp)
 
 
 def gosched_m(mp: M, gp: G) -> None:
@@ -902,26 +1086,25 @@ def mstart(mp: M) -> None:
             mp.nextp = None
             acquirep(mp, pp)
         schedule(mp)
-    except BaseException as e:  # a runtime bug (FatalError) or Ctrl-C on g0
+    except BaseException as e:  # a runtime bug (FatalError) on g0
         kind = ExitReason.FATAL if isinstance(e, FatalError) else ExitReason.PANIC
-        startexit(ExitReason(kind, exc=e))
+        _exit.startexit(ExitReason(kind, exc=e))
     if mp is not m0:
-        mexit(mp)
+        _exit.mexit(mp)
 
 
 def schedule(mp: M) -> None:
     """One round of the scheduler after another, until the runtime stops or mp must end.
 
-    The common case, a G in runnext or the local queue with no fairness tick, no mailbox and no
-    stop-the-world, is findRunnable's first steps inlined; so is execute, whose only caller
-    this is.
+    The common case, a G in runnext or the local queue when fastnext says they come first, is
+    findRunnable's first steps inlined.
     """
     gogo = _stack.gogo
     while True:
-        if sched.exiting is not None:
-            return
-        if sched.sigint and mp is m0:
-            _deliver_sigint()
+        if mp.safepoint:
+            if sched.exiting is not None:
+                return
+            _signal.deliver(mp)
         if mp.lockedg is not None or mp.retired:
             # A locked M runs only Gs bound to it (Go's stoplockedm at the top of schedule).
             gp = stoplockedm(mp)
@@ -929,6 +1112,8 @@ def schedule(mp: M) -> None:
                 if mp.retired and mp.nbound == 0 and mp is not m0:
                     return
                 continue
+            if sched.exiting is not None:
+                return  # it may be a G killed meanwhile: it must not start again
             inherit = False
         else:
             pp = mp.p
@@ -936,12 +1121,18 @@ def schedule(mp: M) -> None:
                 stopm(mp)
                 continue
             gp = None
-            if (
-                pp.schedtick % 61
-                and not sched.gcwaiting
+            # inline-of: proc.fastnext
+            fast = (
+                (pp.schedtick % 61 != 0 or not sched.runq)
+                and not mp.safepoint
                 and not mp.mailbox
+                and mp.lockedg is None
+                and not mp.retired
+                and not sched.gcwaiting
                 and (not pp.timer0When or pp.timer0When > nanotime())
-            ):
+            )
+            # end-inline
+            if fast:
                 slot = pp.runnext
                 if slot:
                     try:
@@ -961,6 +1152,8 @@ def schedule(mp: M) -> None:
                 found = findRunnable(mp)
                 if found is None:
                     continue
+                if sched.exiting is not None:
+                    return  # it may be a G killed meanwhile: it must not start again
                 gp, inherit = found
                 if mp.spinning:
                     resetspinning(mp)
@@ -969,15 +1162,17 @@ def schedule(mp: M) -> None:
                 startlockedm(mp, gp)
                 continue
         while True:
-            # execute(gp, inherit) + gogo
+            # inline-of: proc.execute
             mp.curg = gp
             gp.m = mp
             casgstatus(gp, _Grunnable, _Grunning)
-            gp.preempt = False
             if not inherit:
                 mp.p.schedtick += 1  # type: ignore[union-attr]
+            # end-inline
             st = gp.stack
             if gp.boundm is None:
+                if gp.killed:
+                    break  # killed at exit, and left on a run queue: it never starts again
                 if st is None or st.m is not mp or st.dead:
                     st = stackget(mp, gp)
                 gp.boundm = mp
@@ -1025,7 +1220,7 @@ def findRunnable(mp: M) -> tuple[G, bool] | None:
     """Find a G to run (Go's findRunnable). None when mp stopped or lost its P: loop again."""
     while True:
         pp = mp.p
-        if pp is None or sched.exiting is not None:
+        if pp is None or (mp.safepoint and _g0wanted(mp)):
             return None
         if sched.gcwaiting:
             gcstopm(mp)
@@ -1147,7 +1342,10 @@ def stealWork(mp: M, pp: P) -> tuple[G | None, bool]:
 def _sleep_until_timer(mp: M) -> bool:
     """mp has no P and found no work. If a timer is pending on any P and no other M is already
     sleeping until one, sleep until the earliest (Go's netpoll(delay) in findRunnable), then
-    take an idle P to run it. Returns whether mp now holds a P."""
+    take an idle P to run it. Returns whether mp now holds a P.
+
+    Whatever wakes an M wakes this one too: startlockedm, a timer armed earlier
+    (wakeNetPoller), the runtime's exit, and a Ctrl-C (m0: signal.py)."""
     pollUntil = _time.nextTimer()
     if pollUntil == 0:
         return False
@@ -1160,7 +1358,7 @@ def _sleep_until_timer(mp: M) -> bool:
     # A timer armed after nextTimer() above either saw us as the poller and woke us, or saw no
     # poller and called wakep, which finds the P we released.
     delay = pollUntil - nanotime()
-    if delay > 0:
+    if delay > 0 and not (mp.safepoint and _g0wanted(mp)):
         mp.blocked = True
         try:
             mp.park.tsleep(delay / 1e9)
@@ -1187,6 +1385,12 @@ def _sleep_until_timer(mp: M) -> bool:
         # another P; stealWork runs those).
         becomeSpinning(mp)
     return True
+
+
+def _g0wanted(mp: M) -> bool:
+    """Whether a safe-point reason needs mp's g0 at the top of schedule (mp.safepoint is set):
+    the runtime is ending, or a Ctrl-C can be delivered to goroutine 1 (m0)."""
+    return sched.exiting is not None or (mp is m0 and _signal.deliverable())
 
 
 def becomeSpinning(mp: M) -> None:
@@ -1263,17 +1467,23 @@ def mget() -> M | None:
 
 
 def mpark(mp: M) -> None:
-    """Sleep until taken off the idle lists (by mget or startlockedm) or the runtime stops."""
+    """Sleep until taken off the idle lists (by mget or startlockedm) or the runtime stops.
+
+    A Ctrl-C wakes m0 here; it hands goroutine 1 its KeyboardInterrupt (signal.deliver), which
+    with no P puts it on the global queue: whoever takes it from there hands it back with a P,
+    as for any goroutine bound to an idle M (startlockedm).
+    """
     while True:
-        if sched.sigint and mp is m0:
-            _deliver_sigint()
-        mp.blocked = True
-        try:
-            mp.park.sleep()
-        finally:
-            mp.blocked = False
-        if sched.sigint and mp is m0:
-            _deliver_sigint()
+        if mp.safepoint and _g0wanted(mp):
+            if sched.exiting is not None:
+                return
+            _signal.deliver(mp)
+        else:
+            mp.blocked = True
+            try:
+                mp.park.sleep()
+            finally:
+                mp.blocked = False
         with sched.lock:
             if sched.exiting is not None or not (mp.idle or mp.lockedidle):
                 return
@@ -1361,14 +1571,21 @@ def _mstart_thread(mp: M) -> None:
 
 
 def wakep() -> None:
-    """Start a spinning M for an idle P if nobody is spinning already (Go's wakep)."""
-    if sched.nmspinning != 0:
-        return
-    if sched.npidle == 0:
-        # Go finds this under sched.lock; the unlocked read can only miss a P that is being
-        # freed right now, and an M freeing a P checks needspinning first.
-        sched.needspinning = 1
-        return
+    """Start a spinning M for an idle P if nobody is spinning already (Go's wakep).
+
+    Go finds that there is no idle P under sched.lock; the unlocked read can only miss a P that
+    is being freed right now, and an M freeing a P checks needspinning first. go() and goready
+    keep inline copies.
+    """
+    if not sched.nmspinning:
+        if sched.npidle:
+            startspinning()
+        elif not sched.needspinning:
+            sched.needspinning = 1
+
+
+def startspinning() -> None:
+    """wakep's second half: take an idle P and start a spinning M on it."""
     with sched.lock:
         if sched.nmspinning != 0:
             return
@@ -1476,80 +1693,28 @@ def stoplockedm(mp: M) -> G | None:
 
 
 def LockOSThread() -> None:
-    mp = getm("lock_os_thread")
-    gp = mp.curg
-    assert gp is not None
+    runtimecall("lock_os_thread", _lockOSThread)
+
+
+def _lockOSThread(mp: M) -> None:
+    gp: G = mp.curg  # type: ignore[assignment]
     mp.lockedExt += 1
     mp.lockedg = gp
     gp.lockedm = mp
 
 
 def UnlockOSThread() -> None:
-    mp = getm("unlock_os_thread")
+    runtimecall("unlock_os_thread", _unlockOSThread)
+
+
+def _unlockOSThread(mp: M) -> None:
     if mp.lockedExt == 0:
         return
     mp.lockedExt -= 1
-    if mp.lockedExt == 0 and mp.lockedInt == 0:
-        gp = mp.curg
-        assert gp is not None
+    if mp.lockedExt == 0:
+        gp: G = mp.curg  # type: ignore[assignment]
         mp.lockedg = None
         gp.lockedm = None
-
-
-def mexit(mp: M) -> None:
-    """mp's thread is about to end: kill its stacks, then count it out (Go's mexit)."""
-    killstacks(mp)
-    with sched.lock:
-        mp.exited = True
-        if mp in sched.allm:
-            sched.allm.remove(mp)
-            sched.freem.append(mp)
-            sched.nmfreed += 1
-        if sched.exiting is None:
-            checkdead()
-
-
-class _NoToken(list):  # type: ignore[type-arg]
-    """The claim token list of an M that is killing its goroutines: it stays empty, so every
-    runtime entry from a dying goroutine takes exitsyscall's slow path and gets GreenletExit
-    (the runtime is stopping), even from a runtime function that unwinds through
-    entersyscall in its finally block."""
-
-    __slots__ = ()
-
-    def append(self, item: Any) -> None:
-        pass
-
-
-def killstacks(mp: M) -> None:
-    """On mp's g0: end every live stack of mp's thread, running goroutines' finally blocks.
-
-    Each goroutine is mp's current G while it dies, so goid() and the like work in its finally
-    blocks; runtime calls that need the P raise GreenletExit.
-    """
-    mp.psyscall.clear()
-    mp.psyscall = _NoToken()
-    for gp in list(sched.allgs):
-        st = gp.stack
-        if st is not None and st.m is mp:
-            _killstack(mp, st, gp)
-    for st in mp.freestacks:
-        _killstack(mp, st, None)
-    mp.freestacks.clear()
-
-
-def _killstack(mp: M, st: _stack.Stack, gp: G | None) -> None:
-    for _ in range(_KILL_TRIES):
-        if st.dead:
-            break
-        if gp is not None and gp.boundm is mp:
-            mp.curg = gp
-            gp.m = mp
-        try:
-            _stack.kill(st, GreenletExit())
-        except BaseException:  # the goroutine is being killed; its error is moot
-            pass
-    mp.curg = None
 
 
 def retakep(pp: P) -> bool:
@@ -1663,35 +1828,34 @@ def GOMAXPROCS(n: int = 0) -> int:
     """Set the number of Ps when n > 0 (stopping the world); return the previous value."""
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"gomaxprocs: n must be an int, not {type(n).__name__}")
-    mp = getm("gomaxprocs")
-    exitsyscall(mp)
-    try:
-        ret = sched.gomaxprocs
-        if n <= 0 or n == ret:
-            return ret
-        stopTheWorld(mp)
-        startTheWorld(mp, n)
+    return runtimecall("gomaxprocs", _gomaxprocs, n)
+
+
+def _gomaxprocs(mp: M, n: int) -> int:
+    ret = sched.gomaxprocs
+    if n <= 0 or n == ret:
         return ret
-    finally:
-        entersyscall(mp)
+    stopTheWorld(mp)
+    startTheWorld(mp, n)
+    return ret
 
 
 # ---------------------------------------------------------------------------------------------
-# checkdead and stopping the runtime
+# checkdead
 
 
 def checkdead() -> None:
     """Report a deadlock if no M can run and no goroutine can be woken. sched.lock held."""
     if sched.exiting is not None:
         return
-    run = mcount() - sched.nmidle - sched.nmidlelocked - sched.nmsys
+    run = mcount() - sched.nmidle - sched.nmidlelocked
     if run > 0:
         return
     if run < 0:
-        _fatal_locked(
+        _exit.fatal_locked(
             FatalError(
                 f"checkdead: inconsistent counts: mcount={mcount()} nmidle={sched.nmidle} "
-                f"nmidlelocked={sched.nmidlelocked} nmsys={sched.nmsys}"
+                f"nmidlelocked={sched.nmidlelocked}"
             )
         )
         return
@@ -1702,113 +1866,40 @@ def checkdead() -> None:
         if s == _Gwaiting:
             waiting += 1
         elif s in (_Grunnable, _Grunning, _Gsyscall):
-            _fatal_locked(FatalError(f"checkdead: runnable g: goroutine {gp.goid} status={s}"))
+            _exit.fatal_locked(FatalError(f"checkdead: runnable g: goroutine {gp.goid} status={s}"))
             return
     if waiting == 0:
-        _fatal_locked(Deadlock("no goroutines (main called runtime.Goexit) - deadlock!"))
+        _exit.fatal_locked(Deadlock("no goroutines (main called runtime.Goexit) - deadlock!"))
         return
     for pp in sched.allp:
         if pp.ntimers:
             return  # a pending timer will wake someone
     from .traceback import dumpall
 
-    _fatal_locked(Deadlock("all goroutines are asleep - deadlock!", dumpall(gs)))
-
-
-def _fatal_locked(exc: FatalError) -> None:
-    _startexit_locked(ExitReason(ExitReason.FATAL, exc=exc))
-
-
-def startexit(reason: ExitReason) -> None:
-    """Stop the runtime (the first reason wins): wake every M and take every P from user code,
-    so that each M kills its goroutines and ends."""
-    with sched.lock:
-        _startexit_locked(reason)
-
-
-def _startexit_locked(reason: ExitReason) -> None:
-    if sched.exiting is not None:
-        return
-    sched.exiting = reason
-    for pp in sched.allp:
-        owner = pp.m
-        if owner is not None and pp.status == _Prunning:
-            _taketoken(owner, pp)
-    for mp in sched.allm:
-        mp.park.wakeup()
-    sched.stopnote.wakeup()
+    _exit.fatal_locked(Deadlock("all goroutines are asleep - deadlock!", dumpall(gs)))
 
 
 # ---------------------------------------------------------------------------------------------
-# Ctrl-C
-#
-# Python raises KeyboardInterrupt in the main thread (m0) between any two bytecodes, which in
-# runtime code could leave a lock held or a queue half-updated. Go delivers signals to a handler
-# instead; so does gosched while run is active: if m0 is running user code (its claim token is
-# out) the handler raises KeyboardInterrupt there, as Python would, so an endless loop can still
-# be interrupted; if m0 is in runtime code, it records the interrupt and wakes m0, and the
-# interrupt is raised at the next safe point: m0's schedule loop or park (on g0, which stops
-# the runtime), or the moment m0's token goes out into user code again (_InterruptToken).
-
-
-class _InterruptToken(list):  # type: ignore[type-arg]
-    """m0's claim token list while a Ctrl-C is pending: putting the token out (entering user
-    code) raises KeyboardInterrupt right there, once."""
-
-    __slots__ = ()
-
-    def append(self, item: Any) -> None:
-        list.append(self, item)
-        mp = m0
-        if mp is not None and mp.psyscall is self:
-            plain: list[P] = list(self)
-            self.clear()
-            mp.psyscall = plain
-        if sched.sigint:
-            sched.sigint = False
-            raise KeyboardInterrupt
-
-
-def _deliver_sigint() -> NoReturn:
-    """On m0's g0, at a safe point: stop the runtime with KeyboardInterrupt (mstart's
-    handler does)."""
-    sched.sigint = False
-    mp = m0
-    if mp is not None and type(mp.psyscall) is _InterruptToken:
-        plain: list[P] = list(mp.psyscall)
-        mp.psyscall = plain
-    raise KeyboardInterrupt
-
-
-def _on_sigint(signum: int, frame: Any) -> None:
-    mp = m0
-    if mp is None or mp.psyscall or sched.exiting is not None:
-        raise KeyboardInterrupt  # in user code (or shutting down): as Python does
-    sched.sigint = True
-    tok = mp.psyscall
-    if type(tok) is list:
-        swapped = _InterruptToken(tok)
-        mp.psyscall = swapped
-    mp.park.wakeup()
-
-
-# ---------------------------------------------------------------------------------------------
-# gosched.run: Go's rt0_go + runtime.main + exit
+# gosched.run: Go's rt0_go + runtime.main
 
 
 def runtime_main(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """Goroutine 1 (Go's runtime.main)."""
-    mp: M = getcurrent().m  # type: ignore[attr-defined]
-    pp = exitsyscall(mp)
+    mp = enter("run")
     sched.mainStarted = True
     # Go's runtime.main blocks once during its init (gcenable waits for the background sweeper
     # and scavenger) and comes back through execute with a fresh time slice, so main.main
     # starts with P0's schedtick at 1. Orderings that depend on the 61-tick fairness check match
     # Go only from that state (see tests/conformance).
-    pp.schedtick += 1
-    entersyscall(mp)
-    result = main(*args, **kwargs)
-    startexit(ExitReason(ExitReason.MAIN_RETURNED, value=result))
+    mp.p.schedtick += 1  # type: ignore[union-attr]
+    leave(mp)
+    try:
+        result = main(*args, **kwargs)
+    except GoexitUnwind:
+        # The program goes on without goroutine 1, whose G is about to be reused.
+        sched.maing = None
+        raise
+    _exit.startexit(ExitReason(ExitReason.MAIN_RETURNED, value=result))
 
 
 def run(
@@ -1832,20 +1923,19 @@ def run(
         mp = schedinit(gomaxprocs)
         pp = mp.p
         assert pp is not None
-        gp = newproc1(runtime_main, (main, args, kwargs), _NOKW, None, None, 0, pp)
+        gp = newproc1(runtime_main, (main, args, kwargs), _NOKW, 0, None, 0, pp)
+        sched.maing = gp
         runqput(pp, gp, True)
-        oldsig = _install_sigint()
+        restore = _signal.install()
         try:
             try:
                 mstart(mp)
             finally:
-                if oldsig is not None:
-                    signal.signal(signal.SIGINT, oldsig)
-            killstacks(mp)
-            _join_ms()
+                reason = _exit.teardown(mp, restore)
         finally:
-            reason = sched.exiting
-            _cleanup()
+            global m0
+            m0 = None
+            sched.reset()
     finally:
         _runlock.release()
     if reason is None:
@@ -1855,44 +1945,6 @@ def run(
     exc = reason.exc
     assert exc is not None
     raise exc
-
-
-def _install_sigint() -> Any:
-    """Route Ctrl-C through _on_sigint while run is active, if run is on the main thread and
-    SIGINT still has Python's default handler (a handler of the program's own is left alone).
-    Returns the handler to restore, or None."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        return None
-    signal.signal(signal.SIGINT, _on_sigint)
-    return signal.default_int_handler
-
-
-def _join_ms() -> None:
-    while True:
-        with sched.lock:
-            threads = [
-                m.thread
-                for m in sched.allm + sched.freem
-                if m.thread is not None and m.thread.is_alive()
-            ]
-        if not threads:
-            return
-        for t in threads:
-            t.join()
-
-
-def _cleanup() -> None:
-    global m0
-    with sched.lock:
-        ms = sched.allm + sched.freem
-    for mp in ms:
-        mp.park.close()
-        mp.freestacks.clear()
-        mp.mailbox.clear()
-    m0 = None
-    sched.reset()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -34,26 +34,28 @@ _HALF = RUNQ_SIZE // 2
 def runqput(pp: P, gp: G, next: bool) -> None:
     """Put gp on pp's local queue; with next, into runnext, kicking the old runnext to the tail.
 
-    Owner M only. A full queue moves half of itself and gp to the global queue.
+    Owner M only. A full queue moves half of itself and gp to the global queue. Written without
+    early returns so that go() and goready() can keep inline copies of it (HACKING.md).
     """
     if next:
         slot = pp.runnext
         if slot:
             try:
-                old = slot.pop()
+                kicked = slot.pop()
             except IndexError:  # a stealer took it just now
-                slot.append(gp)
-                return
+                kicked = None
             slot.append(gp)
-            gp = old
         else:
             slot.append(gp)
-            return
-    q = pp.runq
-    if len(q) < RUNQ_SIZE:
-        q.append(gp)
+            kicked = None
     else:
-        runqputslow(pp, gp)
+        kicked = gp
+    if kicked is not None:
+        q = pp.runq
+        if len(q) < RUNQ_SIZE:
+            q.append(kicked)
+        else:
+            runqputslow(pp, kicked)
 
 
 def runqputslow(pp: P, gp: G) -> None:
@@ -92,10 +94,6 @@ def runqget(pp: P) -> tuple[G | None, bool]:
 
 def runqempty(pp: P) -> bool:
     return not pp.runq and not pp.runnext
-
-
-def runqlen(pp: P) -> int:
-    return len(pp.runq)
 
 
 def _stealable(gp: G, mp: M) -> bool:

@@ -22,6 +22,20 @@ its M is in user code, as Go's P does while its goroutine runs Go code.
 Goroutine stacks are greenlets bound to the thread that first runs them (DESIGN decision 2), so a
 started G carries ``boundm``: only that M may resume it. Anyone else who finds it runnable hands it
 over with ``startlockedm`` (proc.py), exactly as Go does for goroutines locked to a thread.
+
+Lock order
+----------
+This is the one place the lock order is written down.
+
+1. ``sched.lock``, then ``sched.gFree_lock`` or a P's ``timersLock`` (procresize moves timers
+   with sched.lock held). Nothing else is taken while ``gFree_lock`` or a ``timersLock`` is held.
+2. A channel's ``lock``, a ``Sema``'s ``lock`` and a notify list's ``lock`` (sema.py) are leaves:
+   nothing is taken while one is held, and whoever wakes a goroutine found under one drops it
+   first (goready takes sched.lock). The one exception: a select holds the locks of all its
+   channels at once, taken in ascending ``id()`` order (select.py's lock order), so two selects
+   can never take them in opposite orders.
+3. The state locks of the public modules (sync.py, context.py) are leaves too, and are never held
+   while entering the runtime: their types park and wake goroutines only after dropping them.
 """
 
 from __future__ import annotations
@@ -126,12 +140,18 @@ class G:
         "gopc",  # bytecode offset (f_lasti) of that go statement, Go's gopc
         "parentGoid",
         "waitreason",  # why it is _Gwaiting; written by gopark before parking
-        "waitsince",  # nanotime when it parked (for dumps)
+        "waitsince",  # when it was first seen parked, for dumps ("N minutes"): sysmon's to stamp
         "param",  # value passed to the G by whoever readies it
         "lockedm",  # M it is locked to by lock_os_thread; owner: the G itself
-        "preempt",
         "panic",  # exception that escaped the goroutine's function, read by goexit0
-        "waiting",  # sudogs this G is parked on (a channel op or a select); owner: the G
+        # What this G is parked on, for abortpark (proc.py): its Sudog (a channel operation),
+        # its select's sudogs, a Sema, a notify list, its sleep timer, or waitForever. Set by
+        # whoever parks it, before gopark; owner: the G.
+        "waiting",
+        # An exception the G raises where it resumes (stack.py): set by whoever took its wait
+        # away from its waker (a Ctrl-C for goroutine 1) or kills it at exit; cleared on raise.
+        "wakeexc",
+        "killed",  # the runtime is ending and has raised GreenletExit in it (exit.py)
         "selectDone",  # [token] while a select is parked: whoever pops it wins (Go's CAS)
         "timer",  # the runtime timer gosched.sleep reuses; owner: the G
         "sudog",  # the sudog a plain channel operation reuses (Go's per-P sudog cache)
@@ -153,9 +173,10 @@ class G:
         self.waitsince = 0
         self.param: Any = None
         self.lockedm: M | None = None
-        self.preempt = False
         self.panic: BaseException | None = None
-        self.waiting: list[Sudog] | Sudog | None = None
+        self.waiting: Any = None
+        self.wakeexc: BaseException | None = None
+        self.killed = False
         self.selectDone: list[bool] | None = None  # made by the goroutine's first select
         self.timer: Any = None
         self.sudog: Sudog | None = None
@@ -166,8 +187,9 @@ class G:
 
 class Sudog:
     """A goroutine waiting on a channel (runtime2.go sudog). One per channel operation a parked
-    goroutine is queued for; a select has one per case. Guarded by the channel's lock while
-    queued; after that by the goroutine that owns it."""
+    goroutine is queued for; a select has one per case, linked through waitlink from
+    gp.waiting. Guarded by the channel's lock while queued; after that by the goroutine that
+    owns it."""
 
     __slots__ = (
         "g",  # the waiting goroutine
@@ -176,6 +198,7 @@ class Sudog:
         "isSelect",  # part of a select: the waker must win g.selectDone first
         "success",  # True: a value was passed; False: woken by close
         "casi",  # the select case this sudog stands for
+        "waitlink",  # the next sudog of the same select (Go's g.waiting list)
     )
 
     def __init__(self, g: G, c: Any, elem: Any, isSelect: bool, casi: int) -> None:
@@ -185,6 +208,55 @@ class Sudog:
         self.isSelect = isSelect
         self.success = False
         self.casi = casi
+        self.waitlink: Sudog | None = None
+
+    def abortwait(self, gp: G) -> bool:
+        """proc.abortpark for a channel operation or a select: take gp's sudogs off their
+        channels, unless a waker got to it first (a select: won its selectDone)."""
+        sgs: list[Sudog] = []
+        sg: Sudog | None = self
+        while sg is not None:
+            sgs.append(sg)
+            sg = sg.waitlink
+        byid = {id(sg.c): sg.c for sg in sgs}
+        locks = [byid[k].lock for k in sorted(byid)]  # select's lock order
+        for lk in locks:
+            lk.acquire()
+        try:
+            if self.isSelect:
+                try:
+                    gp.selectDone.pop()  # type: ignore[union-attr]
+                except IndexError:  # a waker won the select
+                    return False
+            for sg in sgs:
+                c = sg.c
+                try:
+                    c.recvq.remove(sg)
+                except ValueError:
+                    try:
+                        c.sendq.remove(sg)
+                    except ValueError:  # a plain operation's waker dequeued it: it has gp
+                        if not self.isSelect:
+                            return False
+            return True
+        finally:
+            for lk in reversed(locks):
+                lk.release()
+
+
+class _WaitForever:
+    """gp.waiting of a goroutine that nothing can wake (the nil channel, ``select {}``)."""
+
+    __slots__ = ()
+
+    def abortwait(self, gp: G) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "waitForever"
+
+
+waitForever = _WaitForever()
 
 
 class M:
@@ -207,13 +279,16 @@ class M:
         "mailbox",  # runnable Gs bound to this M handed over by other Ms; appended under sched.lock
         "lockedg",  # G locked to this thread by lock_os_thread
         "lockedExt",  # lock_os_thread nesting count
-        "lockedInt",  # internal lock count (runtime's own use of LockOSThread)
         "retired",  # a locked G exited on it: it runs only its bound Gs, then its thread ends
         "nbound",  # live Gs bound to this M (started, not yet dead); owner: this M
         "freestacks",  # started worker greenlets of this thread with no G; appended by any thread
         "waitunlockf",  # gopark's unlock function, run by park_m on g0
         "waitlock",
-        "syscalltick",
+        # A request that the goroutine running here stop at its next safe point (the runtime
+        # door, proc.leave; an idle M: its next look around). Only a flag: the reasons are
+        # sched.exiting (every M) and sched.sigint (m0). Set by whoever makes a reason, after
+        # making it; cleared only by this M, before it re-reads the reasons (proc.safepoint).
+        "safepoint",
         "tid",  # thread ident, for dumps of running goroutines
         "exited",  # the thread has finished; guarded by sched.lock
     )
@@ -235,13 +310,12 @@ class M:
         self.mailbox: collections.deque[G] = collections.deque()
         self.lockedg: G | None = None
         self.lockedExt = 0
-        self.lockedInt = 0
         self.retired = False
         self.nbound = 0
         self.freestacks: list[Stack] = []
         self.waitunlockf: Callable[[G, Any], bool] | None = None
         self.waitlock: Any = None
-        self.syscalltick = 0
+        self.safepoint = False
         self.tid = 0
         self.exited = False
 
@@ -257,7 +331,7 @@ class P:
         "status",  # owner M, or sched.lock holder for idle/gcstop/dead Ps
         "m",  # owning M; changed by acquirep/releasep or a retaker under sched.lock
         "schedtick",  # incremented on every non-inherited execute
-        "syscalltick",
+        "syscalltick",  # incremented each time its P is retaken from user code (retakep)
         "goidcache",  # next goid to hand out; owner M
         "goidcacheend",
         "runq",  # deque of runnable Gs, at most RUNQ_SIZE; owner appends/pops left, stealers remove
@@ -301,7 +375,6 @@ class Sched:
         "nmidlelocked",
         "mnext",
         "maxmcount",
-        "nmsys",
         "nmfreed",
         "pidle",  # idle Ps, LIFO; guarded by lock
         "npidle",  # read without lock for fast checks
@@ -314,15 +387,14 @@ class Sched:
         "gcwaiting",  # stop-the-world requested
         "stopwait",  # Ps still to stop
         "stopnote",  # the stop-the-world initiator sleeps here
-        "sysmonwait",
         "worldsema",  # Sema(1) that serialises stop-the-world; parks the waiting G
         "gomaxprocs",  # Go's global gomaxprocs
         "ncpu",
         "mainStarted",
-        "exiting",  # why the runtime is stopping (an ExitReason), or None; guarded by lock
-        "sigint",  # Ctrl-C arrived while m0 ran runtime code: deliver at a safe point
+        "exiting",  # why the runtime is stopping (an ExitReason), or None; set once, under lock
+        "sigint",  # a Ctrl-C not yet raised in goroutine 1 (signal.py); set by the handler
+        "maing",  # goroutine 1 (Go's main goroutine), which Ctrl-C is raised in
         "allgs",  # every G ever allocated, in creation order; list.append is atomic, readers copy
-        "allglock",  # guards nothing on the hot path; kept for multi-step readers
         "allm",  # every live M, newest first; guarded by lock
         "freem",  # Ms whose thread has ended (mexit); guarded by lock
         "allp",  # Ps by id; replaced only with the world stopped
@@ -334,12 +406,12 @@ class Sched:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.gFree_lock = threading.Lock()
-        self.allglock = threading.Lock()
         self.stopnote = Note()
         self.reset()
 
     def reset(self) -> None:
         """Back to the state before schedinit, so that gosched.run can be called again."""
+        safepoints.requested = False
         self.goidgen = 0
         self.lastpoll = 0
         self.midle: list[M] = []
@@ -347,7 +419,6 @@ class Sched:
         self.nmidlelocked = 0
         self.mnext = 0
         self.maxmcount = 10000
-        self.nmsys = 0
         self.nmfreed = 0
         self.pidle: list[P] = []
         self.npidle = 0
@@ -358,12 +429,12 @@ class Sched:
         self.gFree_noStack: list[G] = []
         self.gcwaiting = False
         self.stopwait = 0
-        self.sysmonwait = False
         self.gomaxprocs = 0
         self.ncpu = 1
         self.mainStarted = False
         self.exiting: Any = None
         self.sigint = False
+        self.maing: G | None = None
         self.allgs: list[G] = []
         self.allm: list[M] = []
         self.freem: list[M] = []
@@ -384,6 +455,15 @@ class Sema:
         self.lock = threading.Lock()
         self.count = count
         self.waiters: collections.deque[G] = collections.deque()
+
+    def abortwait(self, gp: G) -> bool:
+        """proc.abortpark for a goroutine in semacquire: out of the queue, unless released."""
+        with self.lock:
+            try:
+                self.waiters.remove(gp)
+            except ValueError:
+                return False
+        return True
 
 
 class RandomOrder:
@@ -415,6 +495,21 @@ class RandomOrder:
             pos = (pos + inc) % count
         return order
 
+
+class SafePoints:
+    """Whether any M is asked to stop at its next safe point (some M's ``safepoint`` is set):
+    the runtime is ending, or a Ctrl-C waits for goroutine 1. The door reads its M's own flag;
+    the fast paths of the public modules that never enter the runtime (an uncontended
+    Mutex.lock, WaitGroup.done, ...) read this one, and then pass through the door
+    (proc.checkpoint), so that a goroutine looping on them still stops."""
+
+    __slots__ = ("requested",)
+
+    def __init__(self) -> None:
+        self.requested = False  # set after a reason is made; settled when one is cleared
+
+
+safepoints = SafePoints()
 
 # The one scheduler of this process, as Go's `sched` is one global. schedinit resets it.
 sched = Sched()

@@ -17,6 +17,11 @@ selectgo, as in Go:
 4. Woken: the waker popped selectDone (so exactly one case wins) and left its sudog in
    gp.param. Pass 3: lock everything again and take our other sudogs off their queues.
 
+A case that is ready in pass 1 is completed with chan.py's send and recv, as in Go. A parked
+select ends only by a waker, except that proc.abortpark may take all its sudogs off (Ctrl-C for
+goroutine 1; runtime2.Sudog.abortwait wins selectDone first), and a goroutine killed at exit
+leaves them queued for exit.sweep: either way gopark raises and nothing here needs undoing.
+
 ``select()`` with no cases parks forever ("select (no cases)"); one case plus default is a
 non-blocking send or receive.
 """
@@ -27,10 +32,8 @@ import itertools
 import random
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from greenlet import getcurrent
-
 from . import proc
-from .chan import Chan, NilChan, chanrecv, chansend, dequeue, nilchan
+from .chan import Chan, NilChan, chanrecv, chansend, dequeue, nilchan, park_forever, recv, send
 from .panic import RuntimePanic, throw
 from .runtime2 import (
     Sudog,
@@ -118,36 +121,35 @@ def _parse(
 
 def select(*cases: Any) -> tuple[int, Any]:
     """Go's select statement: see the module docstring."""
-    try:
-        mp: M = getcurrent().m  # type: ignore[attr-defined]
-    except AttributeError:
-        proc.notgoroutine("select")
     scases, dflt, nilcases = _parse(cases)
-    proc.exitsyscall(mp)
-    try:
-        return selectgo(mp, scases, dflt, nilcases)
-    finally:
-        proc.entersyscall(mp)
+    return proc.runtimecall("select", selectgo, scases, dflt, nilcases)
 
 
-def _unlockall(gp: G, locks: Any) -> bool:
+def selunlock(locks: list[Any]) -> None:
+    """Unlock the channels of a select, in the reverse of the lock order (Go's selunlock)."""
     for lk in reversed(locks):
         lk.release()
+
+
+def _selunlockf(gp: G, locks: Any) -> bool:
+    """gopark's unlockf for a parked select."""
+    selunlock(locks)
     return True
 
 
-def _dequeue_all(
-    sgs: list[Sudog], live: list[tuple[int, Chan[Any], int, Any]], won: Sudog | None
-) -> None:
+def _dequeue_all(sgs: list[Sudog], won: Sudog) -> None:
     """Take every sudog but won off its channel's queue. All the channels are locked."""
     for sg in sgs:
         if sg is won:
             continue
-        q = sg.c.sendq if live[sg.casi][2] == _SEND else sg.c.recvq
+        c = sg.c
         try:
-            q.remove(sg)
-        except ValueError:  # a waker dequeued it and lost the select
-            pass
+            c.recvq.remove(sg)
+        except ValueError:
+            try:
+                c.sendq.remove(sg)
+            except ValueError:  # a waker dequeued it and lost the select
+                pass
 
 
 # _PERMS[n]: every permutation of range(n), for small n: one random draw picks the poll order.
@@ -165,13 +167,9 @@ def selectgo(
     if len(scases) == 1 and dflt < 0:
         i, c, kind, value = scases[0]
         if c is nilchan:
-            proc.gopark(
-                mp,
-                None,
-                None,
-                waitReasonChanSendNilChan if kind == _SEND else waitReasonChanReceiveNilChan,
+            park_forever(
+                mp, waitReasonChanSendNilChan if kind == _SEND else waitReasonChanReceiveNilChan
             )
-            throw("unreachable: an operation on the nil channel was woken")
         if kind == _SEND:
             chansend(mp, c, value, True)
             return i, None
@@ -185,9 +183,7 @@ def selectgo(
             return dflt, None
         # select {} parks with "select (no cases)"; a select whose cases are all on the nil
         # channel parks as any select, with none of its cases able to wake it.
-        reason = waitReasonSelectNoCases if not scases else waitReasonSelect
-        proc.gopark(mp, None, None, reason)
-        throw("unreachable: a select that nothing can wake was woken")
+        park_forever(mp, waitReasonSelectNoCases if not scases else waitReasonSelect)
 
     # Go compiles one case and a default as a non-blocking operation.
     if len(live) == 1 and dflt >= 0:
@@ -224,72 +220,57 @@ def selectgo(
         i, c, kind, value = live[k]
         if kind == _SEND:
             if c.closed:
-                _unlockall(None, locks)  # type: ignore[arg-type]
+                selunlock(locks)
                 raise RuntimePanic("send on closed channel")
             sg = dequeue(c.recvq) if c.recvq else None
             if sg is not None:
-                sg.elem = value
-                sg.success = True
-                gp = sg.g
-                gp.param = sg
-                _unlockall(None, locks)  # type: ignore[arg-type]
-                proc.goready(mp, gp)
+                send(sg, value)
+                selunlock(locks)
+                proc.goready(mp, sg.g)
                 return i, None
             if len(c.buf) < c.dataqsiz:
                 c.buf.append(value)
-                _unlockall(None, locks)  # type: ignore[arg-type]
+                selunlock(locks)
                 return i, None
         else:
             sg = dequeue(c.sendq) if c.sendq else None
             if sg is not None:
-                if c.dataqsiz == 0:
-                    v = sg.elem
-                else:
-                    v = c.buf.popleft()
-                    c.buf.append(sg.elem)
-                sg.elem = None
-                sg.success = True
-                gp = sg.g
-                gp.param = sg
-                _unlockall(None, locks)  # type: ignore[arg-type]
-                proc.goready(mp, gp)
+                v = recv(c, sg)
+                selunlock(locks)
+                proc.goready(mp, sg.g)
                 return i, ((v, True) if kind == _RECV_OK else v)
             if c.buf:
                 v = c.buf.popleft()
-                _unlockall(None, locks)  # type: ignore[arg-type]
+                selunlock(locks)
                 return i, ((v, True) if kind == _RECV_OK else v)
             if c.closed:
-                _unlockall(None, locks)  # type: ignore[arg-type]
+                selunlock(locks)
                 return i, ((None, False) if kind == _RECV_OK else None)
 
     if dflt >= 0:
-        _unlockall(None, locks)  # type: ignore[arg-type]
+        selunlock(locks)
         return dflt, None
 
     # Pass 2: queue on every channel and park.
-    me = mp.curg
-    assert me is not None
+    me: G = mp.curg  # type: ignore[assignment]
     sgs: list[Sudog] = []
+    prev: Sudog | None = None
     for k in range(n):
         i, c, kind, value = live[k]
         sg = Sudog(me, c, value if kind == _SEND else None, True, k)
+        if prev is not None:
+            prev.waitlink = sg
+        prev = sg
         sgs.append(sg)
         (c.sendq if kind == _SEND else c.recvq).append(sg)
-    me.waiting = sgs
+    me.waiting = sgs[0]
     me.param = None
     done = me.selectDone
     if done is None:
         done = me.selectDone = []
     done.clear()
     done.append(True)
-    try:
-        proc.gopark(mp, _unlockall, locks, waitReasonSelect)
-    except BaseException:  # killed while parked (the program is ending): leave no trace
-        for lk in locks:
-            lk.acquire()
-        _dequeue_all(sgs, live, None)
-        _unlockall(None, locks)  # type: ignore[arg-type]
-        raise
+    proc.gopark(mp, _selunlockf, locks, waitReasonSelect)
 
     # Pass 3: woken by the case in me.param; take every other sudog off its queue.
     for lk in locks:
@@ -298,10 +279,10 @@ def selectgo(
     me.param = None
     me.waiting = None
     if not isinstance(won, Sudog):
-        _unlockall(None, locks)  # type: ignore[arg-type]
+        selunlock(locks)
         throw("selectgo: woken without a winning case")
-    _dequeue_all(sgs, live, won)
-    _unlockall(None, locks)  # type: ignore[arg-type]
+    _dequeue_all(sgs, won)
+    selunlock(locks)
     i, c, kind, value = live[won.casi]
     if kind == _SEND:
         if not won.success:

@@ -19,15 +19,19 @@ Invariants:
   have after park_m (proc.py). Every stack's parent stays its M's g0, so an exception that
   escapes a stack lands in g0, and a stack that ends returns to g0.
 - Whoever switches into a stack passes the G it is to run there: a new G for a reused stack,
-  ignored by a resumed gopark. A stack passes back to g0 an mcall request ``(fn, gp)``, which
-  g0 runs as fn(mp, gp); a stack that ends returns one too (proc.gkilled_m), so g0 handles both
-  alike.
+  the resumed G itself for a stack parked in mcall or switchto. A stack passes back to g0 an
+  mcall request ``(fn, gp)``, which g0 runs as fn(mp, gp); a stack that ends returns one too
+  (proc.gkilled_m), so g0 handles both alike.
+- A G resumes only in mcall or switchto, so those are the only places where a G raises the
+  exception it was woken with (``gp.wakeexc``: KeyboardInterrupt for goroutine 1 after a Ctrl-C
+  took it off its wait, GreenletExit when the program ends). Switching in and raising in Python
+  costs ~1 µs against ~6 µs for greenlet's throw, which matters when 100,000 goroutines end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from greenlet import greenlet
 
@@ -59,18 +63,37 @@ def gogo(st: Stack, arg: Any) -> MCallRequest:
     return req
 
 
-def mcall(mp: M, fn: Callable[[M, G], G | None], gp: G) -> Any:
-    """On gp's stack: switch to g0, which runs fn(mp, gp); return what g0 resumes gp with."""
-    return mp.g0.switch(fn, gp)
+def mcall(mp: M, fn: Callable[[M, G], G | None], gp: G) -> G:
+    """On gp's stack: switch to g0, which runs fn(mp, gp); return the G that this stack is
+    resumed with (gp itself after a park or a yield, the next G to start after gp ended), after
+    raising its wake exception if it has one."""
+    ngp: G = mp.g0.switch(fn, gp)
+    if ngp.wakeexc is not None:
+        _raisewake(ngp)
+    return ngp
 
 
-def switchto(st: Stack, gp: G) -> Any:
+def switchto(st: Stack, gp: G) -> G:
     """On a G's stack: switch straight to ``st`` (a stack of the same M) to run gp there; return
-    what this stack is resumed with."""
-    return st.switch(gp)
+    what this stack is resumed with, as mcall does."""
+    ngp: G = st.switch(gp)
+    if ngp.wakeexc is not None:
+        _raisewake(ngp)
+    return ngp
+
+
+def _raisewake(gp: G) -> NoReturn:
+    """Raise gp's wake exception, and forget it here: a frame that held it while its traceback
+    holds the frame would keep both, and every stack the frame names, alive."""
+    exc = gp.wakeexc
+    gp.wakeexc = None
+    try:
+        raise exc  # type: ignore[misc]
+    finally:
+        del exc
 
 
 def kill(st: Stack, exc: BaseException) -> Any:
     """On the stack's own thread: raise exc at the stack's switch point and run it until it
-    switches back or ends."""
+    switches back or ends (for stacks with no G: a G is killed through its wakeexc)."""
     return st.throw(exc)

@@ -1,5 +1,7 @@
 """Runtime timers. Follows go/src/runtime/time.go (Go 1.22: per-P timer heaps, checkTimers,
-addtimer/deltimer/modtimer) and the timer half of proc.go's findRunnable.
+addtimer/deltimer/modtimer, timeSleep/resetForSleep, and the newTimer/stopTimer/resetTimer the
+time package reaches them by) and the timer half of proc.go's findRunnable; sendTime and goFunc
+are time/sleep.go's timer functions.
 
 Every P keeps a heap of its timers, ordered by when. A timer lives on the heap of the P that
 armed it (the P of the goroutine that called sleep, Timer, Ticker...). Timers run in checkTimers,
@@ -17,7 +19,9 @@ invalidates an entry when the timer is stopped or re-armed (stale entries are dr
 reach the top, or all at once when they make up a quarter of the heap).
 
 Locks: a P's timersLock guards its heap, timer0When and ntimers, and the status of the timers on
-it. A timer's function runs with no lock held. Order: sched.lock, then a timersLock.
+it. A timer's function runs with no lock held (runtime2.py has the lock order).
+
+A goroutine in timeSleep is parked on its own timer (gp.waiting): proc.abortpark stops it.
 """
 
 from __future__ import annotations
@@ -28,10 +32,11 @@ import time as _time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .runtime2 import sched
+from . import proc
+from .runtime2 import sched, waitReasonSleep
 
 if TYPE_CHECKING:
-    from .runtime2 import M, P
+    from .runtime2 import G, M, P
 
 nanotime = _time.monotonic_ns
 
@@ -58,6 +63,10 @@ class timer:
         self.status = timerNone
         self.gen = 0
         self.stopped = False  # deltimer while running: do not re-arm a periodic timer
+
+    def abortwait(self, gp: G) -> bool:
+        """proc.abortpark for a goroutine in timeSleep: stop the timer, unless it has fired."""
+        return deltimer(self)
 
 
 def addtimer(pp: P, t: timer, when: int) -> None:
@@ -222,6 +231,87 @@ def wakeNetPoller(when: int) -> None:
         if until == 0 or until > when:
             poller.park.wakeup()
         return
-    from .proc import wakep
+    proc.wakep()
 
-    wakep()
+
+# ---------------------------------------------------------------------------------------------
+# time.Sleep, and the time package's timers
+
+
+def timeSleep(ns: int) -> None:
+    """Park the calling goroutine for at least ns nanoseconds (Go's time.Sleep); ns <= 0
+    returns at once, without yielding."""
+    if ns <= 0:
+        proc.getm("sleep")  # only from a goroutine, even so
+        return
+    proc.runtimecall("sleep", _timeSleep, ns)
+
+
+def _timeSleep(mp: M, ns: int) -> None:
+    gp: G = mp.curg  # type: ignore[assignment]
+    t = gp.timer
+    if t is None:
+        t = gp.timer = timer(goroutineReady, gp)
+    gp.waiting = t
+    proc.gopark(mp, resetForSleep, (mp, nanotime() + ns), waitReasonSleep)
+    gp.waiting = None
+
+
+def resetForSleep(gp: G, arg: tuple[M, int]) -> bool:
+    """gopark's unlockf for timeSleep: arm the timer only once gp is parked, so it cannot fire
+    into a running goroutine."""
+    mp, when = arg
+    addtimer(mp.p, gp.timer, when)  # type: ignore[arg-type]
+    return True
+
+
+def goroutineReady(mp: M, gp: G, seq: int) -> None:
+    """A sleep's timer: ready the goroutine, into the runnext of the P that ran the timer."""
+    proc.goready(mp, gp)
+
+
+def _when(ns: int) -> int:
+    t = nanotime()
+    return t + ns if ns > 0 else t
+
+
+def newTimer(ns: int, period: int, f: Callable[[M, Any, int], None], arg: Any, what: str) -> timer:
+    """A timer that runs f(mp, arg, seq) ns from now (then every period), armed on the calling
+    goroutine's P (Go's newTimer). ``what`` names the caller for the error outside a
+    goroutine."""
+    t = timer(f, arg, period)
+    proc.runtimecall(what, _addtimer, t, _when(ns))
+    return t
+
+
+def _addtimer(mp: M, t: timer, when: int) -> None:
+    addtimer(mp.p, t, when)  # type: ignore[arg-type]
+
+
+def stopTimer(t: timer) -> bool:
+    """Stop t; whether this call stopped it before it fired (Go's stopTimer). Any thread."""
+    return deltimer(t)
+
+
+def resetTimer(t: timer, ns: int, period: int, what: str) -> bool:
+    """Re-arm t for ns from now on the calling goroutine's P; whether it had been active."""
+    result: bool = proc.runtimecall(what, _resettimer, t, _when(ns), period)
+    return result
+
+
+def _resettimer(mp: M, t: timer, when: int, period: int) -> bool:
+    return modtimer(mp.p, t, when, period)  # type: ignore[arg-type]
+
+
+def sendTime(mp: M, c: Any, seq: int) -> None:
+    """A Timer's or Ticker's function (time/sleep.go's sendTime): send the time on its channel
+    of capacity 1, without blocking, so that a full channel drops the value."""
+    from .chan import chansend
+
+    chansend(mp, c, nanotime() / 1e9, False)
+
+
+def goFunc(mp: M, fn: Callable[[], Any], seq: int) -> None:
+    """after_func's timer (time/sleep.go's goFunc): start fn in a new goroutine, on the P that
+    ran the timer."""
+    proc.newproc_m(mp, fn, goFunc.__code__)

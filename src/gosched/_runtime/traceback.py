@@ -162,3 +162,19 @@ def dumpall(gs: list[G], self_frame: FrameType | None = None) -> str:
         )
         + "\n"
     )
+
+
+def goroutineDump(self_frame: FrameType | None) -> str:
+    """Every goroutine in Go's dump format, the calling goroutine first (Go's runtime.Stack
+    with all=true); self_frame is where the caller's own frames start."""
+    from greenlet import getcurrent
+
+    from .runtime2 import sched
+
+    gs = list(sched.allgs)
+    me = getattr(getcurrent(), "m", None)
+    gp = me.curg if me is not None else None
+    if gp is not None and gp in gs:
+        gs.remove(gp)
+        gs.insert(0, gp)
+    return dumpall(gs, self_frame)

@@ -1,0 +1,345 @@
+"""How the runtime stops. Follows the end of go/src/runtime/proc.go's main and panic.go's fatal
+paths (Go has no counterpart for the killing: it just exits the process).
+
+Why the program ends
+--------------------
+``sched.exiting`` holds the first reason (an ExitReason): main returned (runtime_main), a
+goroutine panicked (goexit0), or a fatal error (throw on g0, checkdead's deadlock). startexit
+sets it once, under sched.lock, then asks every M to stop at its next safe point
+(``mp.safepoint``), takes the claim token of every P whose M is in user code (so that the M's
+next runtime entry takes the slow path) and wakes every M that sleeps.
+
+What happens to the other goroutines
+------------------------------------
+Go exits the process and its goroutines just stop. Python programs expect their ``finally``
+blocks to run, so every goroutine that has started is killed instead, on its own thread (a
+greenlet cannot be resumed elsewhere):
+
+- a goroutine that is parked or runnable is resumed by its M's g0 (killstacks) with
+  GreenletExit as its wake exception, raised where it parked;
+- a goroutine running on another M gets GreenletExit at its next runtime call, in or out
+  (``dying``): the door's way in finds its token taken, the way out sees mp.safepoint.
+
+Either way ``gp.killed`` is set first, and the kill unwinds the goroutine through its finally
+blocks with its claim token held by the runtime, so that its next runtime entry cannot take the
+fast path. A killed goroutine that enters the runtime again (a channel operation or a
+``gosched()`` in a finally block, or any call after it caught GreenletExit) is abandoned: it
+switches to g0 for good and its remaining frames never run, as Go runs no deferred calls when
+the program exits. Its greenlet is kept in ``_graveyard`` until its thread has ended, since
+dropping a suspended greenlet on its own live thread would resume it to kill it. An exception
+that a killed goroutine's finally block raises goes to sys.unraisablehook ("Exception ignored
+in: goroutine N").
+
+Why killing is cheap
+--------------------
+100,000 parked goroutines must end in well under a second. Resuming a greenlet with switch and
+raising in Python costs ~1 µs (greenlet's throw ~6 µs), and ending a greenlet frees its frame
+stack (~5 µs on 3.11+), so a killed goroutine must cost little else. In particular it does not
+take itself off the queue it waited on: a deque removal is O(n) and, with 4 Ms killing in
+parallel, made the old teardown quadratic (10 s for 100,000). Wakers running on other Ms during
+the exit may still ready a dying goroutine, harmlessly: nothing runs it. When every M has
+ended, ``sweep`` takes the killed waiters off every channel and semaphore they were queued on,
+in one pass each, so that objects that outlive gosched.run work in the next run.
+"""
+
+from __future__ import annotations
+
+import collections
+import inspect
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+from greenlet import GreenletExit
+
+from . import proc
+from . import stack as _stack
+from .panic import ExitReason, FatalError, throw
+from .runtime2 import Sema, Sudog, _Prunning, safepoints, sched
+
+if TYPE_CHECKING:
+    from .runtime2 import G, M
+
+# Greenlets of abandoned goroutines, with the thread they belong to; kept until it has ended.
+_graveyard: list[tuple[_stack.Stack, threading.Thread]] = []
+
+
+def startexit(reason: ExitReason) -> None:
+    """Stop the runtime (the first reason wins)."""
+    with sched.lock:
+        _startexit_locked(reason)
+
+
+def fatal_locked(exc: FatalError) -> None:
+    """A fatal error found with sched.lock held (checkdead)."""
+    _startexit_locked(ExitReason(ExitReason.FATAL, exc=exc))
+
+
+def _startexit_locked(reason: ExitReason) -> None:
+    if sched.exiting is not None:
+        return
+    sched.exiting = reason
+    for pp in sched.allp:
+        owner = pp.m
+        if owner is not None and pp.status == _Prunning:
+            proc._taketoken(owner, pp)
+    for mp in sched.allm:
+        mp.safepoint = True  # after the reason, as proc.safepoint requires
+        mp.park.wakeup()
+    safepoints.requested = True
+    sched.stopnote.wakeup()
+
+
+def dying(mp: M, entering: bool) -> None:
+    """The goroutine on mp is at the door (on its way in, or out) while the program ends.
+
+    The first time, it is killed: GreenletExit is raised here. Afterwards it is unwinding from
+    that kill: its way out lets the unwinding go on, and its way in abandons it (never
+    returns). Either way its token stays with the runtime.
+    """
+    gp: G = mp.curg  # type: ignore[assignment]
+    if not entering:
+        try:
+            mp.psyscall.pop()  # the way out had just put it out
+        except IndexError:
+            pass  # startexit took it meanwhile
+    if not gp.killed:
+        gp.killed = True
+        raise GreenletExit
+    if entering:
+        _forget_exceptions()
+        _stack.mcall(mp, abandon_m, gp)
+        throw(f"exit: abandoned goroutine {gp.goid} was resumed")
+
+
+_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+def _forget_exceptions() -> None:
+    """An abandoned goroutine's frames stay alive for good, and with them the exceptions it is
+    handling (its kill, at least) and their tracebacks: clear the locals of the frames those went
+    through and left, which would otherwise keep other goroutines' stacks alive. Frames still
+    running are left alone, and so are generators' (clearing one would finalize it)."""
+    exc = sys.exc_info()[1]
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        tb = exc.__traceback__
+        while tb is not None:
+            f = tb.tb_frame
+            if not f.f_code.co_flags & _GENERATOR_FLAGS:
+                try:
+                    f.clear()
+                except RuntimeError:  # still running
+                    pass
+            tb = tb.tb_next
+        exc = exc.__context__
+
+
+def abandon_m(mp: M, gp: G) -> None:
+    """On g0: gp entered the runtime again while dying; it never runs again."""
+    st = gp.stack
+    if st is not None:
+        _graveyard.append((st, threading.current_thread()))
+    gp.stack = None
+    if gp.boundm is mp:
+        gp.boundm = None
+        mp.nbound -= 1
+    if mp.curg is gp:
+        mp.curg = None
+    gp.m = None
+
+
+def mexit(mp: M) -> None:
+    """mp's thread is about to end: kill its stacks, then count it out (Go's mexit)."""
+    killstacks(mp)
+    with sched.lock:
+        mp.exited = True
+        if mp in sched.allm:
+            sched.allm.remove(mp)
+            sched.freem.append(mp)
+            sched.nmfreed += 1
+        if sched.exiting is None:
+            proc.checkdead()
+
+
+def killstacks(mp: M) -> None:
+    """On mp's g0: end every live stack of mp's thread, running goroutines' finally blocks.
+
+    Each goroutine is mp's current G while it dies, so goid() and the like work in its finally
+    blocks. A stack with no goroutine (a free one) ends at its switch point.
+    """
+    gogo = _stack.gogo
+    for gp in list(sched.allgs):
+        st = gp.stack
+        if st is None or st.m is not mp or st.dead:
+            continue
+        if gp.boundm is not mp or gp.killed:
+            _stack.kill(st, GreenletExit())  # a free stack, cached with a dead G
+            continue
+        gp.killed = True
+        gp.wakeexc = GreenletExit()
+        mp.curg = gp
+        gp.m = mp
+        req = gogo(st, gp)
+        if type(req) is tuple:
+            fn, arg = req
+            fn(mp, arg)
+        mp.curg = None
+    for st in mp.freestacks:
+        if not st.dead:
+            _stack.kill(st, GreenletExit())
+    mp.freestacks.clear()
+
+
+def teardown(m0: M, restore: Any) -> ExitReason | None:
+    """The end of gosched.run, on m0 after its scheduler returned: kill m0's goroutines, wait
+    for every other M's thread to end, sweep the queues, and put Ctrl-C back as it was.
+    Returns why the runtime stopped."""
+    from . import signal as _signal
+
+    try:
+        killstacks(m0)
+        _join_ms()
+        sweep()
+    finally:
+        _release()
+        _graveyard[:] = [e for e in _graveyard if e[1].is_alive()]
+        _signal.restore(restore)
+    reason: ExitReason | None = sched.exiting
+    return reason
+
+
+def _release() -> None:
+    """Drop what links this run's Gs, Ms and Ps to each other and to their stacks. The frames
+    of an abandoned goroutine stay alive (_graveyard) and hold its G and M: this keeps them from
+    holding the whole scheduler of a finished run."""
+    with sched.lock:
+        ms = sched.allm + sched.freem
+    for mp in ms:
+        mp.park.close()
+        mp.freestacks.clear()
+        mp.mailbox.clear()
+        mp.p = mp.nextp = mp.oldp = None
+        mp.curg = mp.lockedg = None
+    for pp in sched.allp:
+        pp.runq.clear()
+        pp.runnext.clear()
+        pp.gFree.clear()
+        pp.m = None
+    for gp in sched.allgs:
+        gp.stack = None
+        gp.m = gp.boundm = gp.lockedm = None
+        gp.waiting = None
+
+
+def _join_ms() -> None:
+    while True:
+        with sched.lock:
+            threads = [
+                m.thread
+                for m in sched.allm + sched.freem
+                if m.thread is not None and m.thread.is_alive()
+            ]
+        if not threads:
+            return
+        for t in threads:
+            t.join()
+
+
+def sweep() -> None:
+    """Take killed goroutines off every channel queue and semaphore they were parked on (see
+    the module docstring). Every M has ended; the locks are taken for plain threads."""
+    chans: dict[int, Any] = {}
+    semas: dict[int, Sema] = {}
+    for gp in sched.allgs:
+        if not gp.killed:
+            continue
+        w = gp.waiting
+        if isinstance(w, Sudog):
+            sg: Sudog | None = w
+            while sg is not None:
+                chans[id(sg.c)] = sg.c
+                sg = sg.waitlink
+        elif isinstance(w, Sema):
+            semas[id(w)] = w
+    for c in chans.values():
+        with c.lock:
+            for q in (c.recvq, c.sendq):
+                _filter(q, lambda sg: not sg.g.killed)
+    for s in semas.values():
+        with s.lock:
+            _filter(s.waiters, lambda gp: not gp.killed)
+
+
+def _filter(q: collections.deque[Any], keep: Any) -> None:
+    kept = [x for x in q if keep(x)]
+    if len(kept) != len(q):
+        q.clear()
+        q.extend(kept)
+
+
+# ---------------------------------------------------------------------------------------------
+# sys.unraisablehook
+
+
+class _Goroutine:
+    """What an unraisable report names: "Exception ignored in: goroutine N"."""
+
+    __slots__ = ("goid",)
+
+    def __init__(self, goid: int) -> None:
+        self.goid = goid
+
+    def __repr__(self) -> str:
+        return f"goroutine {self.goid}"
+
+
+class _Probe(Exception):
+    pass
+
+
+class _ProbeObject:
+    def __del__(self) -> None:
+        raise _Probe
+
+
+_hookargs_type: Any = None
+
+
+def _unraisable_hook_args_type() -> Any:
+    """sys.UnraisableHookArgs, which CPython does not export: the type of what the hook gets
+    for an exception in a __del__. Anything else the hook would have seen meanwhile (another
+    thread's report) is passed on to it."""
+    global _hookargs_type
+    if _hookargs_type is None:
+        seen: list[Any] = []
+        hook = sys.unraisablehook
+        sys.unraisablehook = seen.append
+        try:
+            _ProbeObject()
+        finally:
+            sys.unraisablehook = hook
+        for args in seen:
+            if args.exc_type is _Probe:
+                _hookargs_type = type(args)
+            else:
+                hook(args)
+    return _hookargs_type
+
+
+def unraisable(exc: BaseException, gp: G) -> None:
+    """Report exc, raised by the finally blocks of gp while it was being killed, through
+    sys.unraisablehook, as CPython reports an exception it cannot raise anywhere."""
+    args = _unraisable_hook_args_type()(
+        (type(exc), exc, exc.__traceback__, None, _Goroutine(gp.goid))
+    )
+    # Every M kills its goroutines at once: one report at a time keeps each readable.
+    with _reportlock:
+        try:
+            sys.unraisablehook(args)
+        except BaseException:  # as CPython: a failing hook must not break the exit
+            sys.stderr.write(f"Exception ignored in sys.unraisablehook: {sys.unraisablehook!r}\n")
+
+
+_reportlock = threading.Lock()
