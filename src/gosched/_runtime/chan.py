@@ -176,9 +176,9 @@ class Chan(Generic[T]):
         except AttributeError:
             notgoroutine("Chan.send")
         try:
-            mp.psyscall.pop()
+            pp = mp.psyscall.pop()
         except IndexError:
-            exitsyscall_slow(mp)
+            pp = exitsyscall_slow(mp)  # noqa: F841 (go() uses pp)
         # end-inline
         try:
             chansend(mp, self, v, True)
@@ -197,9 +197,9 @@ class Chan(Generic[T]):
         except AttributeError:
             notgoroutine("Chan.recv")
         try:
-            mp.psyscall.pop()
+            pp = mp.psyscall.pop()
         except IndexError:
-            exitsyscall_slow(mp)
+            pp = exitsyscall_slow(mp)  # noqa: F841 (go() uses pp)
         # end-inline
         try:
             v: T | None = chanrecv(mp, self, True)[1]
@@ -219,9 +219,9 @@ class Chan(Generic[T]):
         except AttributeError:
             notgoroutine("Chan.recv_ok")
         try:
-            mp.psyscall.pop()
+            pp = mp.psyscall.pop()
         except IndexError:
-            exitsyscall_slow(mp)
+            pp = exitsyscall_slow(mp)  # noqa: F841 (go() uses pp)
         # end-inline
         try:
             _, v, ok = chanrecv(mp, self, True)
@@ -254,9 +254,9 @@ class Chan(Generic[T]):
         except AttributeError:
             notgoroutine("Chan.__next__")
         try:
-            mp.psyscall.pop()
+            pp = mp.psyscall.pop()
         except IndexError:
-            exitsyscall_slow(mp)
+            pp = exitsyscall_slow(mp)  # noqa: F841 (go() uses pp)
         # end-inline
         try:
             _, v, ok = chanrecv(mp, self, True)

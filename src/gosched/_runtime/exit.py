@@ -63,6 +63,9 @@ if TYPE_CHECKING:
 # Greenlets of abandoned goroutines, with the thread they belong to; kept until it has ended.
 _graveyard: list[tuple[_stack.Stack, threading.Thread]] = []
 
+# The goroutines killed in this run, for sweep (list.append is atomic: every M kills at once).
+_killed: list[G] = []
+
 
 def startexit(reason: ExitReason) -> None:
     """Stop the runtime (the first reason wins)."""
@@ -105,6 +108,7 @@ def dying(mp: M, entering: bool) -> None:
             pass  # startexit took it meanwhile
     if not gp.killed:
         gp.killed = True
+        _killed.append(gp)
         raise GreenletExit
     if entering:
         _forget_exceptions()
@@ -178,6 +182,7 @@ def killstacks(mp: M) -> None:
             _stack.kill(st, GreenletExit())  # a free stack, cached with a dead G
             continue
         gp.killed = True
+        _killed.append(gp)
         gp.wakeexc = GreenletExit()
         mp.curg = gp
         gp.m = mp
@@ -203,21 +208,24 @@ def teardown(m0: M, restore: Any) -> ExitReason | None:
         _join_ms()
         sweep()
     finally:
-        _release()
-        _graveyard[:] = [e for e in _graveyard if e[1].is_alive()]
+        with sched.lock:
+            ms = sched.allm + sched.freem
+        for mp in ms:
+            mp.park.close()
+        if _graveyard:
+            _unlink()
+            _graveyard[:] = [e for e in _graveyard if e[1].is_alive()]
+        _killed.clear()
         _signal.restore(restore)
     reason: ExitReason | None = sched.exiting
     return reason
 
 
-def _release() -> None:
+def _unlink() -> None:
     """Drop what links this run's Gs, Ms and Ps to each other and to their stacks. The frames
     of an abandoned goroutine stay alive (_graveyard) and hold its G and M: this keeps them from
     holding the whole scheduler of a finished run."""
-    with sched.lock:
-        ms = sched.allm + sched.freem
-    for mp in ms:
-        mp.park.close()
+    for mp in sched.allm + sched.freem:
         mp.freestacks.clear()
         mp.mailbox.clear()
         mp.p = mp.nextp = mp.oldp = None
@@ -252,9 +260,7 @@ def sweep() -> None:
     the module docstring). Every M has ended; the locks are taken for plain threads."""
     chans: dict[int, Any] = {}
     semas: dict[int, Sema] = {}
-    for gp in sched.allgs:
-        if not gp.killed:
-            continue
+    for gp in _killed:
         w = gp.waiting
         if isinstance(w, Sudog):
             sg: Sudog | None = w

@@ -185,9 +185,9 @@ def enter(what: str) -> M:
     except AttributeError:
         notgoroutine(what)
     try:
-        mp.psyscall.pop()
+        pp = mp.psyscall.pop()
     except IndexError:
-        exitsyscall_slow(mp)
+        pp = exitsyscall_slow(mp)  # noqa: F841 (go() uses pp)
     return mp
 
 
@@ -211,7 +211,7 @@ def runtimecall(
         leave(mp)
 
 
-def exitsyscall_slow(mp: M) -> None:
+def exitsyscall_slow(mp: M) -> P:
     """The way in when the token was not out: it was taken while the goroutine ran user code, or
     the program is ending.
 
@@ -221,22 +221,25 @@ def exitsyscall_slow(mp: M) -> None:
     with sched.lock:
         exiting = sched.exiting is not None
         if not exiting:
-            if mp.p is not None:
+            pp = mp.p
+            if pp is not None:
                 # Nobody took it: an exception escaped runtime code before the way out ran.
-                return
+                return pp
             if not sched.gcwaiting:
                 pp = _pidleget_prefer(mp.oldp)
                 if pp is not None:
                     mp.oldp = None
                     acquirep(mp, pp)
-                    return
+                    return pp
     if exiting:
         _exit.dying(mp, True)
     gp = mp.curg
     assert gp is not None
     _stack.mcall(mp, exitsyscall0, gp)
-    if mp.p is None:
+    pp = mp.p
+    if pp is None:
         throw("exitsyscall: resumed without a P")
+    return pp
 
 
 def exitsyscall0(mp: M, gp: G) -> G | None:
@@ -487,10 +490,11 @@ def newproc1(
     added to allgs). go() keeps an inline copy: allocating a G is most of what spawning costs.
     """
     gfree = pp.gFree
-    newg: G | None = gfree.pop() if gfree else None
-    if newg is None:
-        if sched.gFree_stack or sched.gFree_noStack:
-            newg = gfget(pp)
+    newg: G | None
+    if gfree:
+        newg = gfree.pop()
+    else:
+        newg = gfget(pp) if sched.gFree_stack or sched.gFree_noStack else None
         if newg is None:
             newg = G()
             casgstatus(newg, _Gidle, _Gdead)
@@ -531,20 +535,20 @@ def go(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
     except AttributeError:
         notgoroutine("go")
     try:
-        mp.psyscall.pop()
+        pp = mp.psyscall.pop()
     except IndexError:
-        exitsyscall_slow(mp)
+        pp = exitsyscall_slow(mp)
     # end-inline
-    pp: P = mp.p  # type: ignore[assignment]
     f = _getframe(1)
     gocode = f.f_code
     gopc = f.f_lasti  # f_lineno costs 4x more; traceback.py maps the offset to a line
     # inline-of: proc.newproc1(kwargs=kwargs or _NOKW, parentGoid=mp.curg.goid)
     gfree = pp.gFree
-    newg: G | None = gfree.pop() if gfree else None
-    if newg is None:
-        if sched.gFree_stack or sched.gFree_noStack:
-            newg = gfget(pp)
+    newg: G | None
+    if gfree:
+        newg = gfree.pop()
+    else:
+        newg = gfget(pp) if sched.gFree_stack or sched.gFree_noStack else None
         if newg is None:
             newg = G()
             casgstatus(newg, _Gidle, _Gdead)
@@ -713,12 +717,10 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
                     _exit.unraisable(e, gp)
                 return (gkilled_m, gp)
             gp.panic = e
-        if gp.killed:  # it caught its kill and returned
-            return (gkilled_m, gp)
         try:
             mp.psyscall.pop()
         except IndexError:
-            if sched.exiting is not None:
+            if sched.exiting is not None:  # killed, or taken by startexit: the stack ends
                 return (gkilled_m, gp)
             exitsyscall_slow(mp)
         if gp.panic is not None or gp.lockedm is not None:
