@@ -406,7 +406,9 @@ def test_face_all_lists_what_the_runtime_offers() -> None:
 # --------------------------------------------------------------------------------------------------
 # 2. One of each: inline copies
 
-_START = re.compile(r"#\s*inline-of:\s*(?P<spec>.*?)\s*$")
+# A marker may end with a linter directive (noqa, for a marker line that is too long), which is
+# not part of its spec.
+_START = re.compile(r"#\s*inline-of:\s*(?P<spec>.*?)\s*(?:#\s*[n]oqa\b.*)?$")
 _END = re.compile(r"#\s*end-inline(?:[\s:].*)?$")
 _SPEC = re.compile(r"(?P<target>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\s*(?:\((?P<args>.*)\))?")
 

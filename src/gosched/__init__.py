@@ -10,7 +10,7 @@
 
     gosched.run(main)
 
-See API.md in the repository for the whole contract.
+The reference is in docs/ (docs/reference.md), next to this package in the repository.
 """
 
 from __future__ import annotations

@@ -642,9 +642,9 @@ class Cond:
             raise
         try:
             notifyListWait(notify, t)
-        except GreenletExit:
-            raise  # the program is ending: a killed goroutine does not take L again
         except BaseException:
+            # As Go's Wait, return with L locked. A goroutine killed at exit is abandoned right
+            # here instead (lock enters the runtime), before it changes L's state.
             self.L.lock()
             raise
         self.L.lock()

@@ -1,7 +1,7 @@
 """Go's time package for goroutines: sleep, timers and tickers on the runtime's timer heaps.
 
 Times are seconds as floats on the runtime's monotonic clock: ``now()`` is not wall-clock time,
-it only moves forward, and it is what deadlines (``gosched.net``) are compared with.
+it only moves forward, and it is what deadlines (context.with_deadline) are compared with.
 
 Timer and Ticker channels have capacity 1 and are filled with a non-blocking send, as in Go
 1.22: a tick that finds the channel full is dropped, and Stop does not drain a value already

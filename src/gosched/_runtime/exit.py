@@ -208,6 +208,7 @@ def teardown(m0: M, restore: Any) -> ExitReason | None:
         _join_ms()
         sweep()
     finally:
+        _signal.restore(restore)  # before m0's note, the signal wakeup fd, is closed
         with sched.lock:
             ms = sched.allm + sched.freem
         for mp in ms:
@@ -216,7 +217,6 @@ def teardown(m0: M, restore: Any) -> ExitReason | None:
             _unlink()
             _graveyard[:] = [e for e in _graveyard if e[1].is_alive()]
         _killed.clear()
-        _signal.restore(restore)
     reason: ExitReason | None = sched.exiting
     return reason
 
@@ -252,7 +252,10 @@ def _join_ms() -> None:
         if not threads:
             return
         for t in threads:
-            t.join()
+            # In slices: a Ctrl-C delivered to another thread runs its handler on this one,
+            # between two bytecodes (signal.py: the process ends at once).
+            while t.is_alive():
+                t.join(0.05)
 
 
 def sweep() -> None:
@@ -337,9 +340,10 @@ def _unraisable_hook_args_type() -> Any:
 def unraisable(exc: BaseException, gp: G) -> None:
     """Report exc, raised by the finally blocks of gp while it was being killed, through
     sys.unraisablehook, as CPython reports an exception it cannot raise anywhere."""
-    args = _unraisable_hook_args_type()(
-        (type(exc), exc, exc.__traceback__, None, _Goroutine(gp.goid))
-    )
+    tb = exc.__traceback__
+    if tb is not None and tb.tb_frame.f_code is proc.goroutine_body.__code__:
+        tb = tb.tb_next  # the runtime's frame, where it was caught: the report starts in user code
+    args = _unraisable_hook_args_type()((type(exc), exc, tb, None, _Goroutine(gp.goid)))
     # Every M kills its goroutines at once: one report at a time keeps each readable.
     with _reportlock:
         try:

@@ -28,22 +28,35 @@ class Note:
     """
 
     __slots__ = ("_rfd", "_wfd", "_eventfd")
+    _rfd: int
+    _wfd: int
 
-    def __init__(self) -> None:
+    def __init__(self, pipe: bool = False) -> None:
+        """A pipe instead of an eventfd when asked (m0 while Ctrl-C is the runtime's: signal.py
+        makes its write end the signal wakeup fd, which takes single bytes)."""
         eventfd = getattr(os, "eventfd", None)
-        if eventfd is not None:
+        if eventfd is not None and not pipe:
             fd = eventfd(0, os.EFD_CLOEXEC)
             self._rfd = self._wfd = fd
             self._eventfd = True
         else:
             self._rfd, self._wfd = os.pipe()
+            os.set_blocking(self._wfd, False)
             self._eventfd = False
 
     def wakeup(self) -> None:
         if self._eventfd:
             os.eventfd_write(self._wfd, 1)
         else:
-            os.write(self._wfd, b"\0")
+            try:
+                os.write(self._wfd, b"\0")
+            except BlockingIOError:  # the pipe is full of wake-ups: one more changes nothing
+                pass
+
+    @property
+    def wakeup_fd(self) -> int:
+        """The fd a wake-up writes to."""
+        return self._wfd
 
     def sleep(self) -> None:
         while True:
@@ -54,7 +67,7 @@ class Note:
                     os.read(self._rfd, 512)
                 return
             except InterruptedError:
-                # A signal handler ran (Ctrl-C on m0, see proc._on_sigint) without raising:
+                # A signal handler ran (Ctrl-C on m0, see signal.py) without raising:
                 # os.eventfd_read does not retry by itself as PEP 475 calls do. Callers re-check
                 # their conditions after sleeping, so going back to sleep is right.
                 continue

@@ -162,9 +162,18 @@ def getm(what: str) -> M:
     return mp
 
 
+def getg() -> G | None:
+    """The calling goroutine (Go's getg), or None when the caller is not one."""
+    try:
+        mp: M = getcurrent().m  # type: ignore[attr-defined]
+    except AttributeError:
+        return None
+    return mp.curg
+
+
 def ingoroutine() -> bool:
     """Whether the caller is a goroutine of the running runtime."""
-    return hasattr(getcurrent(), "m")
+    return getg() is not None
 
 
 def checkgoroutine(what: str) -> None:
@@ -539,10 +548,9 @@ def go(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
     except IndexError:
         pp = exitsyscall_slow(mp)
     # end-inline
+    # f_lasti, not f_lineno, which costs 4x more; traceback.py maps the offset to a line.
     f = _getframe(1)
-    gocode = f.f_code
-    gopc = f.f_lasti  # f_lineno costs 4x more; traceback.py maps the offset to a line
-    # inline-of: proc.newproc1(kwargs=kwargs or _NOKW, parentGoid=mp.curg.goid)
+    # inline-of: proc.newproc1(kwargs=kwargs or _NOKW, parentGoid=mp.curg.goid, gocode=f.f_code, gopc=f.f_lasti)  # noqa: E501
     gfree = pp.gFree
     newg: G | None
     if gfree:
@@ -553,8 +561,8 @@ def go(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
             newg = G()
             casgstatus(newg, _Gidle, _Gdead)
             sched.allgs.append(newg)  # atomic; readers copy the list
-    newg.gocode = gocode
-    newg.gopc = gopc
+    newg.gocode = f.f_code
+    newg.gopc = f.f_lasti
     newg.fn = fn
     newg.args = args
     newg.kwargs = kwargs or _NOKW
@@ -699,11 +707,10 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
     mp: M = gp.m  # type: ignore[assignment]
     while True:
         try:
-            # inline-of: proc.leave
+            # Into user code: the token goes out. Not through leave(): whoever started this G
+            # (schedule, or the goexit fast path below) looked at mp.safepoint just before, and a
+            # request arriving since is seen at the goroutine's first runtime call.
             mp.psyscall.append(mp.p)  # type: ignore[arg-type]
-            if mp.safepoint:
-                safepoint(mp)
-            # end-inline
             kw = gp.kwargs
             if kw:
                 gp.fn(*gp.args, **kw)  # type: ignore[misc]
@@ -803,7 +810,7 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
         nxt.m = mp
         casgstatus(nxt, _Grunnable, _Grunning)
         if not inherit:
-            mp.p.schedtick += 1  # type: ignore[union-attr]
+            pp.schedtick += 1
         # end-inline
         nxt.boundm = mp
         gp = nxt
@@ -827,14 +834,14 @@ def fastnext(mp: M, pp: P) -> bool:
     return fast
 
 
-def execute(mp: M, gp: G, inherit: bool) -> None:
+def execute(mp: M, pp: P, gp: G, inherit: bool) -> None:
     """Go's execute, up to gogo: gp becomes mp's current G and runs; a new time slice
-    (schedtick) unless it inherits the one of the G it follows. mp holds its P."""
+    (schedtick) unless it inherits the one of the G it follows. mp holds pp."""
     mp.curg = gp
     gp.m = mp
     casgstatus(gp, _Grunnable, _Grunning)
     if not inherit:
-        mp.p.schedtick += 1  # type: ignore[union-attr]
+        pp.schedtick += 1
 
 
 def goexit0(mp: M, gp: G) -> None:
@@ -1163,13 +1170,14 @@ def schedule(mp: M) -> None:
             if bm is not None and bm is not mp:
                 startlockedm(mp, gp)
                 continue
+        pp = mp.p
         while True:
             # inline-of: proc.execute
             mp.curg = gp
             gp.m = mp
             casgstatus(gp, _Grunnable, _Grunning)
             if not inherit:
-                mp.p.schedtick += 1  # type: ignore[union-attr]
+                pp.schedtick += 1  # type: ignore[union-attr]
             # end-inline
             st = gp.stack
             if gp.boundm is None:

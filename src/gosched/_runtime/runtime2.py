@@ -140,7 +140,6 @@ class G:
         "gopc",  # bytecode offset (f_lasti) of that go statement, Go's gopc
         "parentGoid",
         "waitreason",  # why it is _Gwaiting; written by gopark before parking
-        "waitsince",  # when it was first seen parked, for dumps ("N minutes"): sysmon's to stamp
         "param",  # value passed to the G by whoever readies it
         "lockedm",  # M it is locked to by lock_os_thread; owner: the G itself
         "panic",  # exception that escaped the goroutine's function, read by goexit0
@@ -170,7 +169,6 @@ class G:
         self.gopc = 0
         self.parentGoid = 0
         self.waitreason = waitReasonZero
-        self.waitsince = 0
         self.param: Any = None
         self.lockedm: M | None = None
         self.panic: BaseException | None = None

@@ -53,6 +53,7 @@ import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import proc
+from .os_thread import Note
 from .panic import ExitReason
 from .runtime2 import _Gdead, _Grunnable, _Gwaiting, safepoints, sched
 
@@ -62,18 +63,32 @@ if TYPE_CHECKING:
 
 def install() -> Any:
     """Route Ctrl-C through the handler while run is active, if run is on the main thread and
-    SIGINT still has Python's default handler. Returns what restore() needs."""
+    SIGINT still has Python's default handler. Returns what restore() needs.
+
+    The kernel may deliver SIGINT to any thread, and Python runs the handler on the main thread
+    only once that thread runs Python code again: m0 asleep on its note (an idle M, or the one
+    sleeping until a timer) would not notice for as long as it sleeps. So m0's note becomes a
+    pipe whose write end is the signal wakeup fd (signal.set_wakeup_fd): the signal's arrival,
+    on whichever thread, writes to it and wakes m0, which then runs the handler.
+    """
     if threading.current_thread() is not threading.main_thread():
         return None
     if _signal.getsignal(_signal.SIGINT) is not _signal.default_int_handler:
         return None
+    mp = proc.m0
+    assert mp is not None
+    mp.park.close()
+    mp.park = Note(pipe=True)
+    oldfd = _signal.set_wakeup_fd(mp.park.wakeup_fd, warn_on_full_buffer=False)
     _signal.signal(_signal.SIGINT, _handler)
-    return _signal.default_int_handler
+    return (_signal.default_int_handler, oldfd)
 
 
-def restore(old: Any) -> None:
-    if old is not None:
-        _signal.signal(_signal.SIGINT, old)
+def restore(saved: Any) -> None:
+    if saved is not None:
+        handler, oldfd = saved
+        _signal.signal(_signal.SIGINT, handler)
+        _signal.set_wakeup_fd(oldfd)
 
 
 def _handler(signum: int, frame: Any) -> None:

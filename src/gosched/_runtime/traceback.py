@@ -30,8 +30,6 @@ from .runtime2 import GSTATUS_NAMES, G, _Gdead, _Grunning, _Gwaiting
 
 _HIDDEN = ("gosched._runtime", "gosched.cli", "runpy", "greenlet")
 
-_NS_PER_MINUTE = 60 * 1_000_000_000
-
 
 def _hidden(modname: str, name: str) -> bool:
     """The runtime's own frames: gosched._runtime and friends, and the private helpers (one
@@ -83,16 +81,12 @@ def _walk(f: FrameType | None) -> list[str]:
     return out
 
 
-def goroutineheader(gp: G, now: int) -> str:
+def goroutineheader(gp: G) -> str:
     status = gp.atomicstatus
     if status == _Gwaiting and gp.waitreason:
         s = gp.waitreason
     else:
         s = GSTATUS_NAMES.get(status, str(status))
-    if status == _Gwaiting and gp.waitsince:
-        minutes = (now - gp.waitsince) // _NS_PER_MINUTE
-        if minutes >= 1:
-            s += f", {minutes} minutes"
     if gp.lockedm is not None:
         s += ", locked to thread"
     return f"goroutine {gp.goid} [{s}]:"
@@ -144,8 +138,8 @@ def _createdby(gp: G) -> list[str]:
     ]
 
 
-def goroutine_traceback(gp: G, now: int, self_frame: FrameType | None = None) -> str:
-    lines = [goroutineheader(gp, now)]
+def goroutine_traceback(gp: G, self_frame: FrameType | None = None) -> str:
+    lines = [goroutineheader(gp)]
     lines += _frames(gp, self_frame)
     lines += _createdby(gp)
     return "\n".join(lines)
@@ -153,13 +147,8 @@ def goroutine_traceback(gp: G, now: int, self_frame: FrameType | None = None) ->
 
 def dumpall(gs: list[G], self_frame: FrameType | None = None) -> str:
     """Every live goroutine in gs, blank lines between them (Go's tracebackothers order)."""
-    import time
-
-    now = time.monotonic_ns()
     return (
-        "\n\n".join(
-            goroutine_traceback(gp, now, self_frame) for gp in gs if gp.atomicstatus != _Gdead
-        )
+        "\n\n".join(goroutine_traceback(gp, self_frame) for gp in gs if gp.atomicstatus != _Gdead)
         + "\n"
     )
 
@@ -167,13 +156,11 @@ def dumpall(gs: list[G], self_frame: FrameType | None = None) -> str:
 def goroutineDump(self_frame: FrameType | None) -> str:
     """Every goroutine in Go's dump format, the calling goroutine first (Go's runtime.Stack
     with all=true); self_frame is where the caller's own frames start."""
-    from greenlet import getcurrent
-
+    from .proc import getg
     from .runtime2 import sched
 
     gs = list(sched.allgs)
-    me = getattr(getcurrent(), "m", None)
-    gp = me.curg if me is not None else None
+    gp = getg()
     if gp is not None and gp in gs:
         gs.remove(gp)
         gs.insert(0, gp)
