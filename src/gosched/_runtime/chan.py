@@ -111,7 +111,8 @@ def send(sg: Sudog, v: Any) -> None:
     sg.g, which Go's send does itself through its unlockf."""
     sg.elem = v
     sg.success = True
-    sg.g.param = sg
+    gp = sg.g
+    gp.param = sg
 
 
 def recv(c: Chan[Any], sg: Sudog) -> Any:
@@ -127,18 +128,22 @@ def recv(c: Chan[Any], sg: Sudog) -> Any:
         buf.append(sg.elem)
     sg.elem = None
     sg.success = True
-    sg.g.param = sg
+    gp = sg.g
+    gp.param = sg
     return v
 
 
-def chanpark(mp: M, c: Chan[Any], q: collections.deque[Sudog], sg: Sudog, reason: str) -> None:
-    """Queue sg, the current goroutine's, on q (c.recvq or c.sendq) and park until a partner or
-    close takes it off. c is locked; it is unlocked once the goroutine is parked (unlockf)."""
+def chanpark(
+    mp: M, lock: threading.Lock, q: collections.deque[Sudog], sg: Sudog, reason: str
+) -> None:
+    """Queue sg, the current goroutine's, on q (its channel's recvq or sendq) and park until a
+    partner or close takes it off. The channel's lock is held; it is unlocked once the goroutine
+    is parked (unlockf)."""
     gp = sg.g
     gp.waiting = sg
     gp.param = None
     q.append(sg)
-    gopark(mp, _unlock, c.lock, reason)
+    gopark(mp, _unlock, lock, reason)
     gp.waiting = None
     gp.param = None
 
@@ -342,10 +347,11 @@ def chansend(mp: M, c: Chan[Any], v: Any, block: bool) -> bool:
             # inline-of: chan.send
             sg.elem = v
             sg.success = True
-            sg.g.param = sg
+            gp = sg.g
+            gp.param = sg
             # end-inline
             lock.release()
-            goready(mp, sg.g)
+            goready(mp, gp)
             return True
     buf = c.buf
     if len(buf) < c.dataqsiz:
@@ -361,7 +367,7 @@ def chansend(mp: M, c: Chan[Any], v: Any, block: bool) -> bool:
     gp.waiting = sg
     gp.param = None
     c.sendq.append(sg)
-    gopark(mp, _unlock, c.lock, waitReasonChanSend)
+    gopark(mp, _unlock, lock, waitReasonChanSend)
     gp.waiting = None
     gp.param = None
     # end-inline
@@ -405,10 +411,11 @@ def chanrecv(mp: M, c: Chan[Any], block: bool) -> tuple[bool, Any, bool]:
                 buf.append(sg.elem)
             sg.elem = None
             sg.success = True
-            sg.g.param = sg
+            gp = sg.g
+            gp.param = sg
             # end-inline
             lock.release()
-            goready(mp, sg.g)
+            goready(mp, gp)
             return True, v, True
     buf = c.buf
     if buf:
@@ -424,7 +431,7 @@ def chanrecv(mp: M, c: Chan[Any], block: bool) -> tuple[bool, Any, bool]:
     gp.waiting = sg
     gp.param = None
     c.recvq.append(sg)
-    gopark(mp, _unlock, c.lock, waitReasonChanReceive)
+    gopark(mp, _unlock, lock, waitReasonChanReceive)
     gp.waiting = None
     gp.param = None
     # end-inline

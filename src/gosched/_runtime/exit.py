@@ -174,23 +174,27 @@ def killstacks(mp: M) -> None:
     blocks. A stack with no goroutine (a free one) ends at its switch point.
     """
     gogo = _stack.gogo
+    killed = _killed
     for gp in list(sched.allgs):
         st = gp.stack
-        if st is None or st.m is not mp or st.dead:
+        if st is None or st.m is not mp:
             continue
         if gp.boundm is not mp or gp.killed:
-            _stack.kill(st, GreenletExit())  # a free stack, cached with a dead G
+            if not st.dead:
+                _stack.kill(st, GreenletExit())  # a free stack, cached with a dead G
             continue
         gp.killed = True
-        _killed.append(gp)
+        killed.append(gp)
         gp.wakeexc = GreenletExit()
         mp.curg = gp
         gp.m = mp
         req = gogo(st, gp)
         if type(req) is tuple:
             fn, arg = req
-            fn(mp, arg)
-        mp.curg = None
+            fn(mp, arg)  # gkilled_m: it ended; abandon_m: it entered the runtime again
+        else:  # GreenletExit escaped its body (it was in the runtime after its function)
+            proc.gkilled_m(mp, gp)
+    mp.curg = None
     for st in mp.freestacks:
         if not st.dead:
             _stack.kill(st, GreenletExit())

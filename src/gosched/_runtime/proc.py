@@ -301,11 +301,10 @@ def safepoint(mp: M) -> None:
     so a reason that arrives meanwhile is never lost.
     """
     while mp.safepoint:
-        mp.safepoint = False
-        if sched.exiting is not None:
-            mp.safepoint = True
+        if sched.exiting is not None:  # never cleared: the flag stays
             _exit.dying(mp, False)
             return
+        mp.safepoint = False
         if mp is not m0 or not sched.sigint:
             continue
         mp.safepoint = True
@@ -1106,7 +1105,8 @@ def schedule(mp: M) -> None:
     """One round of the scheduler after another, until the runtime stops or mp must end.
 
     The common case, a G in runnext or the local queue when fastnext says they come first, is
-    findRunnable's first steps inlined.
+    findRunnable's first steps inlined. (fastnext and execute are called here: a copy of them
+    would save 0.1% of pingpong's or spawn's instructions.)
     """
     gogo = _stack.gogo
     while True:
@@ -1130,18 +1130,7 @@ def schedule(mp: M) -> None:
                 stopm(mp)
                 continue
             gp = None
-            # inline-of: proc.fastnext
-            fast = (
-                (pp.schedtick % 61 != 0 or not sched.runq)
-                and not mp.safepoint
-                and not mp.mailbox
-                and mp.lockedg is None
-                and not mp.retired
-                and not sched.gcwaiting
-                and (not pp.timer0When or pp.timer0When > nanotime())
-            )
-            # end-inline
-            if fast:
+            if fastnext(mp, pp):
                 slot = pp.runnext
                 if slot:
                     try:
@@ -1170,15 +1159,8 @@ def schedule(mp: M) -> None:
             if bm is not None and bm is not mp:
                 startlockedm(mp, gp)
                 continue
-        pp = mp.p
         while True:
-            # inline-of: proc.execute
-            mp.curg = gp
-            gp.m = mp
-            casgstatus(gp, _Grunnable, _Grunning)
-            if not inherit:
-                pp.schedtick += 1  # type: ignore[union-attr]
-            # end-inline
+            execute(mp, mp.p, gp, inherit)  # type: ignore[arg-type]
             st = gp.stack
             if gp.boundm is None:
                 if gp.killed:
