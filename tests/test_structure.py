@@ -434,37 +434,34 @@ def _own_line_comments(source: str) -> Iterable[tuple[int, int, str]]:
 
 
 def find_inline_sites(path: Path, base: Path) -> tuple[list[InlineSite], list[str]]:
-    """The marked copies in one file, and the markers that do not pair up or do not parse."""
+    """The marked copies in one file, and the markers that do not pair up or do not parse.
+
+    Copies may nest (a copy of execute holds execute's own copy of casgstatus): each
+    ``# end-inline`` closes the innermost copy still open, and each copy is checked on its own.
+    """
     where = _rel(path, base)
     sites: list[InlineSite] = []
     problems: list[str] = []
-    open_: tuple[int, int, str, str] | None = None  # line, col, target, args
+    opens: list[tuple[int, int, str, str]] = []  # line, col, target, args; innermost last
     for line, col, text in _own_line_comments(path.read_text(encoding="utf-8")):
         start = _START.match(text)
         if start:
             spec = _SPEC.fullmatch(start["spec"])
-            if open_ is not None:
-                problems.append(
-                    f"{where}:{line}: `# inline-of:` inside the copy opened at line {open_[0]} "
-                    "(copies do not nest; close it with `# end-inline` first)"
-                )
             if spec is None:
                 problems.append(
                     f"{where}:{line}: malformed marker {text!r}: expected "
                     "`# inline-of: MODULE.FUNC` or `# inline-of: MODULE.FUNC(param=EXPR, ...)`"
                 )
-                open_ = (line, col, "", "") if open_ is None else open_
+                opens.append((line, col, "", ""))
                 continue
-            if open_ is None:
-                open_ = (line, col, spec["target"], spec["args"] or "")
+            opens.append((line, col, spec["target"], spec["args"] or ""))
         elif _END.match(text):
-            if open_ is None:
+            if not opens:
                 problems.append(
                     f"{where}:{line}: `# end-inline` without an `# inline-of:` before it"
                 )
                 continue
-            oline, ocol, target, args = open_
-            open_ = None
+            oline, ocol, target, args = opens.pop()
             if not target:
                 continue  # its malformed start was reported
             if col != ocol:
@@ -474,10 +471,11 @@ def find_inline_sites(path: Path, base: Path) -> tuple[list[InlineSite], list[st
                 )
                 continue
             sites.append(InlineSite(path, oline, line, ocol, target, args))
-    if open_ is not None:
+    for oline, _, _, _ in opens:
         problems.append(
-            f"{where}:{open_[0]}: `# inline-of:` never closed by `# end-inline` (end of file)"
+            f"{where}:{oline}: `# inline-of:` never closed by `# end-inline` (end of file)"
         )
+    sites.sort(key=lambda site: site.start)
     return sites, problems
 
 
@@ -968,10 +966,10 @@ def test_selfcheck_unpaired_markers_fail(tmp_path: Path) -> None:
             mp.start()
         """,
     )
+    # Line 5 opens a copy inside the one of line 3, which line 7 closes; lines 3 and 8 stay open.
     assert problems[:3] == [
         "src/pkg/hot.py:2: `# end-inline` without an `# inline-of:` before it",
-        "src/pkg/hot.py:5: `# inline-of:` inside the copy opened at line 3 "
-        "(copies do not nest; close it with `# end-inline` first)",
+        "src/pkg/hot.py:3: `# inline-of:` never closed by `# end-inline` (end of file)",
         "src/pkg/hot.py:8: `# inline-of:` never closed by `# end-inline` (end of file)",
     ]
 
@@ -1130,3 +1128,34 @@ def test_selfcheck_face_all(tmp_path: Path) -> None:
     assert [p.message for p in face_all(init, tmp_path)[1]] == [
         "the face defines no __all__: list what the runtime offers"
     ]
+
+
+def test_selfcheck_nested_copies_are_each_checked(tmp_path: Path) -> None:
+    """A copy of outer holds outer's own copy of inner: both are checked, each on its own."""
+    runq = """\
+def inner(gp, new):
+    gp.status = new
+
+
+def outer(pp, gp):
+    pp.n += 1
+    # inline-of: runq.inner(new=2)
+    gp.status = 2
+    # end-inline
+"""
+    hot = """\
+        def go(pp, gp):
+            # inline-of: runq.outer
+            pp.n += 1
+            # inline-of: runq.inner(new=2)
+            gp.status = 2
+            # end-inline
+            # end-inline
+        """
+    sites, problems = _check(tmp_path, hot, runq)
+    assert problems == []
+    assert sorted(s.target for s in sites) == ["runq.inner", "runq.inner", "runq.outer"]
+    _, problems = _check(tmp_path / "bad", hot.replace("gp.status = 2", "gp.status = 3"), runq)
+    assert len(problems) == 2, problems
+    assert "this copy of runq.outer" in problems[0]
+    assert "this copy of runq.inner" in problems[1]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ._runtime import goroutineDump, running
+from ._runtime import checkpoint, goroutineDump, running, safepoints
 from ._runtime import snapshot as _snapshot
 
 __all__ = ["snapshot", "stack"]
@@ -17,6 +17,8 @@ def _running() -> None:
         raise RuntimeError(
             "gosched.debug: the runtime is not running; call this inside gosched.run"
         )
+    if safepoints.requested:  # a goroutine calling these in a loop still stops at exit
+        checkpoint()
 
 
 def stack() -> str:

@@ -505,7 +505,11 @@ def newproc1(
         newg = gfget(pp) if sched.gFree_stack or sched.gFree_noStack else None
         if newg is None:
             newg = G()
-            casgstatus(newg, _Gidle, _Gdead)
+            # inline-of: proc.casgstatus(gp=newg, oldval=_Gidle, newval=_Gdead)
+            if newg.atomicstatus != _Gidle or not _LEGAL[_Gidle][_Gdead]:
+                _badstatus(newg, _Gidle, _Gdead)
+            newg.atomicstatus = _Gdead
+            # end-inline
             sched.allgs.append(newg)  # atomic; readers copy the list
     newg.gocode = gocode
     newg.gopc = gopc
@@ -517,7 +521,11 @@ def newproc1(
         _goidrefill(pp)
     newg.goid = pp.goidcache
     pp.goidcache += 1
-    casgstatus(newg, _Gdead, _Grunnable)
+    # inline-of: proc.casgstatus(gp=newg, oldval=_Gdead, newval=_Grunnable)
+    if newg.atomicstatus != _Gdead or not _LEGAL[_Gdead][_Grunnable]:
+        _badstatus(newg, _Gdead, _Grunnable)
+    newg.atomicstatus = _Grunnable
+    # end-inline
     return newg
 
 
@@ -558,7 +566,11 @@ def go(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         newg = gfget(pp) if sched.gFree_stack or sched.gFree_noStack else None
         if newg is None:
             newg = G()
-            casgstatus(newg, _Gidle, _Gdead)
+            # inline-of: proc.casgstatus(gp=newg, oldval=_Gidle, newval=_Gdead)
+            if newg.atomicstatus != _Gidle or not _LEGAL[_Gidle][_Gdead]:
+                _badstatus(newg, _Gidle, _Gdead)
+            newg.atomicstatus = _Gdead
+            # end-inline
             sched.allgs.append(newg)  # atomic; readers copy the list
     newg.gocode = f.f_code
     newg.gopc = f.f_lasti
@@ -570,7 +582,11 @@ def go(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         _goidrefill(pp)
     newg.goid = pp.goidcache
     pp.goidcache += 1
-    casgstatus(newg, _Gdead, _Grunnable)
+    # inline-of: proc.casgstatus(gp=newg, oldval=_Gdead, newval=_Grunnable)
+    if newg.atomicstatus != _Gdead or not _LEGAL[_Gdead][_Grunnable]:
+        _badstatus(newg, _Gdead, _Grunnable)
+    newg.atomicstatus = _Grunnable
+    # end-inline
     # end-inline
     # inline-of: runq.runqput(gp=newg, next=True)
     slot = pp.runnext
@@ -734,7 +750,11 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
             continue
         pp: P = mp.p  # type: ignore[assignment]
         # inline-of: proc.gdestroy
-        casgstatus(gp, _Grunning, _Gdead)
+        # inline-of: proc.casgstatus(gp=gp, oldval=_Grunning, newval=_Gdead)
+        if gp.atomicstatus != _Grunning or not _LEGAL[_Grunning][_Gdead]:
+            _badstatus(gp, _Grunning, _Gdead)
+        gp.atomicstatus = _Gdead
+        # end-inline
         gp.m = None
         mp.curg = None
         gp.fn = None
@@ -807,7 +827,11 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
         # inline-of: proc.execute(gp=nxt)
         mp.curg = nxt
         nxt.m = mp
-        casgstatus(nxt, _Grunnable, _Grunning)
+        # inline-of: proc.casgstatus(gp=nxt, oldval=_Grunnable, newval=_Grunning)
+        if nxt.atomicstatus != _Grunnable or not _LEGAL[_Grunnable][_Grunning]:
+            _badstatus(nxt, _Grunnable, _Grunning)
+        nxt.atomicstatus = _Grunning
+        # end-inline
         if not inherit:
             pp.schedtick += 1
         # end-inline
@@ -838,7 +862,11 @@ def execute(mp: M, pp: P, gp: G, inherit: bool) -> None:
     (schedtick) unless it inherits the one of the G it follows. mp holds pp."""
     mp.curg = gp
     gp.m = mp
-    casgstatus(gp, _Grunnable, _Grunning)
+    # inline-of: proc.casgstatus(gp=gp, oldval=_Grunnable, newval=_Grunning)
+    if gp.atomicstatus != _Grunnable or not _LEGAL[_Grunnable][_Grunning]:
+        _badstatus(gp, _Grunnable, _Grunning)
+    gp.atomicstatus = _Grunning
+    # end-inline
     if not inherit:
         pp.schedtick += 1
 
@@ -865,7 +893,11 @@ def gdestroy(mp: M, gp: G) -> None:
     The caller settles mp.nbound (the goexit fast path hands the stack straight to the next G)
     and a locked G's M (goexit0).
     """
-    casgstatus(gp, _Grunning, _Gdead)
+    # inline-of: proc.casgstatus(gp=gp, oldval=_Grunning, newval=_Gdead)
+    if gp.atomicstatus != _Grunning or not _LEGAL[_Grunning][_Gdead]:
+        _badstatus(gp, _Grunning, _Gdead)
+    gp.atomicstatus = _Gdead
+    # end-inline
     gp.m = None
     mp.curg = None
     gp.fn = None
@@ -941,7 +973,11 @@ def gopark(mp: M, unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: s
     # end-inline
     if slot and fast:
         # park_m, here
-        casgstatus(gp, _Grunning, _Gwaiting)
+        # inline-of: proc.casgstatus(gp=gp, oldval=_Grunning, newval=_Gwaiting)
+        if gp.atomicstatus != _Grunning or not _LEGAL[_Grunning][_Gwaiting]:
+            _badstatus(gp, _Grunning, _Gwaiting)
+        gp.atomicstatus = _Gwaiting
+        # end-inline
         mp.curg = None
         gp.m = None
         if unlockf is not None and not unlockf(gp, lock):
@@ -950,7 +986,11 @@ def gopark(mp: M, unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: s
             # inline-of: proc.execute(inherit=True)
             mp.curg = gp
             gp.m = mp
-            casgstatus(gp, _Grunnable, _Grunning)
+            # inline-of: proc.casgstatus(gp=gp, oldval=_Grunnable, newval=_Grunning)
+            if gp.atomicstatus != _Grunnable or not _LEGAL[_Grunnable][_Grunning]:
+                _badstatus(gp, _Grunnable, _Grunning)
+            gp.atomicstatus = _Grunning
+            # end-inline
             # end-inline
             return
         try:
@@ -966,7 +1006,11 @@ def gopark(mp: M, unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: s
                 # inline-of: proc.execute(gp=nxt, inherit=True)
                 mp.curg = nxt
                 nxt.m = mp
-                casgstatus(nxt, _Grunnable, _Grunning)
+                # inline-of: proc.casgstatus(gp=nxt, oldval=_Grunnable, newval=_Grunning)
+                if nxt.atomicstatus != _Grunnable or not _LEGAL[_Grunnable][_Grunning]:
+                    _badstatus(nxt, _Grunnable, _Grunning)
+                nxt.atomicstatus = _Grunning
+                # end-inline
                 # end-inline
                 _stack.switchto(nxt.stack, nxt)  # type: ignore[arg-type]
                 return
@@ -998,7 +1042,11 @@ def goready(mp: M, gp: G) -> None:
     Every waker (channels, select, semaphores, timers) comes through here, so runqput and wakep
     are inline copies.
     """
-    casgstatus(gp, _Gwaiting, _Grunnable)
+    # inline-of: proc.casgstatus(gp=gp, oldval=_Gwaiting, newval=_Grunnable)
+    if gp.atomicstatus != _Gwaiting or not _LEGAL[_Gwaiting][_Grunnable]:
+        _badstatus(gp, _Gwaiting, _Grunnable)
+    gp.atomicstatus = _Grunnable
+    # end-inline
     gp.waitreason = ""
     pp: P = mp.p  # type: ignore[assignment]
     # inline-of: runq.runqput(next=True)
