@@ -221,25 +221,31 @@ class Sudog:
         for lk in locks:
             lk.acquire()
         try:
-            if self.isSelect:
-                try:
-                    gp.selectDone.pop()  # type: ignore[union-attr]
-                except IndexError:  # a waker won the select
-                    return False
+            if not self.isSelect:
+                return self.dequeueSudoG()  # False: a waker dequeued it and has gp
+            try:
+                gp.selectDone.pop()  # type: ignore[union-attr]
+            except IndexError:  # a waker won the select
+                return False
             for sg in sgs:
-                c = sg.c
-                try:
-                    c.recvq.remove(sg)
-                except ValueError:
-                    try:
-                        c.sendq.remove(sg)
-                    except ValueError:  # a plain operation's waker dequeued it: it has gp
-                        if not self.isSelect:
-                            return False
+                sg.dequeueSudoG()
             return True
         finally:
             for lk in reversed(locks):
                 lk.release()
+
+    def dequeueSudoG(self) -> bool:
+        """Take this sudog off its channel's queue (recvq or sendq), if it is still there (Go's
+        waitq.dequeueSudoG). The channel's lock is held."""
+        c = self.c
+        try:
+            c.recvq.remove(self)
+        except ValueError:
+            try:
+                c.sendq.remove(self)
+            except ValueError:  # a waker dequeued it
+                return False
+        return True
 
 
 class _WaitForever:

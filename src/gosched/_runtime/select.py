@@ -140,16 +140,8 @@ def _selunlockf(gp: G, locks: Any) -> bool:
 def _dequeue_all(sgs: list[Sudog], won: Sudog) -> None:
     """Take every sudog but won off its channel's queue. All the channels are locked."""
     for sg in sgs:
-        if sg is won:
-            continue
-        c = sg.c
-        try:
-            c.recvq.remove(sg)
-        except ValueError:
-            try:
-                c.sendq.remove(sg)
-            except ValueError:  # a waker dequeued it and lost the select
-                pass
+        if sg is not won:
+            sg.dequeueSudoG()  # False: a waker dequeued it and lost the select
 
 
 # _PERMS[n]: every permutation of range(n), for small n: one random draw picks the poll order.
