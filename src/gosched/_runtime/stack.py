@@ -31,7 +31,7 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from greenlet import greenlet
 
@@ -68,15 +68,8 @@ def mcall(mp: M, fn: Callable[[M, G], G | None], gp: G) -> G:
     resumed with (gp itself after a park or a yield, the next G to start after gp ended), after
     raising its wake exception if it has one."""
     ngp: G = mp.g0.switch(fn, gp)
-    exc = ngp.wakeexc
-    if exc is not None:
-        # Forget it here as it goes: a frame holding it while its traceback holds the frame
-        # would keep both, and every stack the frame names, alive.
-        ngp.wakeexc = None
-        try:
-            raise exc
-        finally:
-            del exc
+    if ngp.wakeexc is not None:
+        _raisewake(ngp)
     return ngp
 
 
@@ -84,14 +77,20 @@ def switchto(st: Stack, gp: G) -> G:
     """On a G's stack: switch straight to ``st`` (a stack of the same M) to run gp there; return
     what this stack is resumed with, as mcall does."""
     ngp: G = st.switch(gp)
-    exc = ngp.wakeexc
-    if exc is not None:
-        ngp.wakeexc = None  # and forgotten here as it goes: see mcall
-        try:
-            raise exc
-        finally:
-            del exc
+    if ngp.wakeexc is not None:
+        _raisewake(ngp)
     return ngp
+
+
+def _raisewake(gp: G) -> NoReturn:
+    """Raise gp's wake exception where gp resumed, and forget it: a frame that held it while its
+    traceback holds the frame would keep both, and every stack the frame names, alive."""
+    exc = gp.wakeexc
+    gp.wakeexc = None
+    try:
+        raise exc  # type: ignore[misc]
+    finally:
+        del exc
 
 
 def kill(st: Stack, exc: BaseException) -> Any:
