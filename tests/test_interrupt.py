@@ -19,6 +19,7 @@ it catches it) and how long the process took to end: at most DEADLINE (3 s; the 
 from __future__ import annotations
 
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -327,6 +328,9 @@ def test_second_ctrl_c_interrupts_slow_finally(tmp_path: Path, procs: int) -> No
     with Child.gosched_run(script, procs) as c:
         first = interrupt_when_ready(c)
         c.wait_for("slow finally", timeout=DEADLINE + 5)
+        # Let the child get into time.sleep: a signal that arrives between Python's check and
+        # the sleep's system call waits for the call to end, in plain Python too.
+        time.sleep(0.2)
         second = c.interrupt()
         took = c.finish(second, "the second SIGINT")
         check_caught(c, first)
@@ -381,6 +385,7 @@ def test_ctrl_c_while_program_ends(tmp_path: Path, procs: int, where: str) -> No
     with Child.gosched_run(script, procs, where) as c:
         c.wait_for("main returns")
         c.wait_for("dying", timeout=DEADLINE + 5)
+        time.sleep(0.2)  # into time.sleep first (see test_second_ctrl_c_interrupts_slow_finally)
         sent = c.interrupt()
         took = c.finish(sent, "SIGINT")
         check_ended(c, took, "SIGINT")
