@@ -479,3 +479,90 @@ def test_ctrl_c_at_random_moments(tmp_path: Path, procs: str) -> None:
                 p.kill()
                 p.communicate()
         assert p.returncode == 130, err
+
+
+# --- first contact: one script, both launchers --------------------------------------------------
+
+
+@pytest.mark.parametrize("procs", ["1", "4"])
+def test_script_calling_run_works_under_gosched_run(
+    launcher: list[str], tmp_path: Path, procs: str
+) -> None:
+    """A script written for `python script.py` (it calls gosched.run(main)) also runs under
+    `gosched run`: there it is goroutine 1 already, and gosched.run(main) just calls main and
+    returns its value (API.md). The README's first snippet is such a script."""
+    script = write_script(
+        tmp_path,
+        """\
+        import gosched
+        from gosched.sync import WaitGroup
+
+        def main(n, *, label):
+            wg = WaitGroup()
+            out = []
+            for i in range(n):
+                wg.go(out.append, i)
+            wg.wait()
+            return label, sorted(out), gosched.goid()
+
+        print(gosched.run(main, 3, label="done"))
+        print("after run")
+        """,
+    )
+    for argv in (
+        [sys.executable, str(script)],
+        [*launcher, "run", "--gomaxprocs", procs, str(script)],
+    ):
+        r = subprocess.run(argv, capture_output=True, text=True, env=_env(), timeout=30)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.splitlines()[0] == "('done', [0, 1, 2], 1)"
+        assert r.stdout.splitlines()[1] == "after run"
+
+
+def test_run_in_another_goroutine_of_gosched_run_still_raises(
+    launcher: list[str], tmp_path: Path
+) -> None:
+    """Only goroutine 1 of `gosched run` may call gosched.run; anywhere else it is nested."""
+    script = write_script(
+        tmp_path,
+        """\
+        import gosched
+        from gosched.sync import WaitGroup
+
+        def g():
+            try:
+                gosched.run(print, "inner")
+            except RuntimeError as e:
+                print("raised:", e)
+
+        wg = WaitGroup()
+        wg.go(g)
+        wg.wait()
+        """,
+    )
+    r = gosched_cmd(launcher, "run", str(script))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("raised: gosched.run: the runtime is already running"), r.stdout
+    assert "inner" not in r.stdout
+
+
+def test_gosched_run_script_under_plain_python_says_how_to_start_it(tmp_path: Path) -> None:
+    """A script written for `gosched run` (goroutines at module level) run with plain python
+    fails with one clear line that says how to start it, not a chained AttributeError."""
+    script = write_script(
+        tmp_path,
+        """\
+        import gosched
+
+        gosched.go(print, "hello")
+        """,
+    )
+    r = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=_env(), timeout=30
+    )
+    assert r.returncode == 1
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("RuntimeError: gosched.go: not called from a goroutine"), r.stderr
+    assert "gosched.run(main)" in last and "gosched run SCRIPT" in last, r.stderr
+    assert "AttributeError" not in r.stderr
+    assert "During handling of the above exception" not in r.stderr

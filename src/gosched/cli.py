@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from ._runtime import Deadlock, FatalError
+from ._runtime import run as _run
 
 # Frames of these files are the runtime's, not the user's: left out of panic tracebacks.
 _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -64,14 +65,12 @@ def _run_script(script: str, args: list[str]) -> None:
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
-    import gosched
-
     script = ns.script
     if not os.path.exists(script):
         print(f"gosched run: {script}: no such file", file=sys.stderr)
         return 2
     try:
-        gosched.run(_run_script, script, ns.args, gomaxprocs=ns.gomaxprocs)
+        _run(_run_script, (script, ns.args), {}, ns.gomaxprocs, script=True)
     except SystemExit as e:
         code = e.code
         if code is None:

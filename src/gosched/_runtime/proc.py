@@ -147,10 +147,13 @@ def _badstatus(gp: G, oldval: int, newval: int) -> NoReturn:
 
 
 def notgoroutine(what: str) -> NoReturn:
+    # "from None": the caller found no goroutine by catching an AttributeError, which says
+    # nothing to a user who has not started the runtime.
     raise RuntimeError(
         f"gosched.{what}: not called from a goroutine; start the program with gosched.run(main) "
-        "and call it from main or a goroutine started with gosched.go"
-    )
+        "and call it from main or a goroutine started with gosched.go, or run the script with "
+        "`gosched run SCRIPT`"
+    ) from None
 
 
 def getm(what: str) -> M:
@@ -1947,7 +1950,9 @@ def run(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     gomaxprocs: int | None,
+    script: bool = False,
 ) -> Any:
+    """gosched.run; ``script``: main runs a script for `gosched run` (cli.py)."""
     if not callable(main):
         raise TypeError(f"gosched.run: main must be callable, not {type(main).__name__}")
     if gomaxprocs is not None and (
@@ -1955,6 +1960,12 @@ def run(
     ):
         raise ValueError(f"gosched.run: gomaxprocs must be an int > 0, got {gomaxprocs!r}")
     if not _runlock.acquire(blocking=False):
+        if sched.script and getg() is sched.maing is not None:
+            # A script written for `python script.py` runs under `gosched run`: it is goroutine
+            # 1 already, so its main is simply called (and asks for its Ps as main would).
+            if gomaxprocs is not None:
+                GOMAXPROCS(gomaxprocs)
+            return main(*args, **kwargs)
         raise RuntimeError(
             "gosched.run: the runtime is already running (run cannot be nested, or called "
             "from a second thread while the first run is active)"
@@ -1965,6 +1976,7 @@ def run(
         assert pp is not None
         gp = newproc1(runtime_main, (main, args, kwargs), _NOKW, 0, None, 0, pp)
         sched.maing = gp
+        sched.script = script
         runqput(pp, gp, True)
         restore = _signal.install()
         try:

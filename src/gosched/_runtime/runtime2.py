@@ -398,6 +398,7 @@ class Sched:
         "exiting",  # why the runtime is stopping (an ExitReason), or None; set once, under lock
         "sigint",  # a Ctrl-C not yet raised in goroutine 1 (signal.py); set by the handler
         "maing",  # goroutine 1 (Go's main goroutine), which Ctrl-C is raised in
+        "script",  # goroutine 1 runs a script for `gosched run`: run() there just calls main
         "allgs",  # every G ever allocated, in creation order; list.append is atomic, readers copy
         "allm",  # every live M, newest first; guarded by lock
         "freem",  # Ms whose thread has ended (mexit); guarded by lock
@@ -439,6 +440,7 @@ class Sched:
         self.exiting: Any = None
         self.sigint = False
         self.maing: G | None = None
+        self.script = False
         self.allgs: list[G] = []
         self.allm: list[M] = []
         self.freem: list[M] = []
