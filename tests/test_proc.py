@@ -120,19 +120,28 @@ def test_gfput_spills_at_64_and_gfget_refills_32() -> None:
     assert gosched.run(main, gomaxprocs=1) == [(0, 0), (31, 33), (0, 33), (31, 1)]
 
 
-def test_sequential_spawns_reuse_stacks() -> None:
-    """100,000 goroutines, one after another: the Gs and their greenlets are reused."""
+def _sequential_spawns() -> int:
+    wg = WaitGroup()
+    for _ in range(100_000):
+        wg.add(1)
+        gosched.go(wg.done)
+        wg.wait()
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if isinstance(o, Stack))
 
-    def main() -> int:
-        wg = WaitGroup()
-        for _ in range(100_000):
-            wg.add(1)
-            gosched.go(wg.done)
-            wg.wait()
-        gc.collect()
-        return sum(1 for o in gc.get_objects() if isinstance(o, Stack))
 
-    assert gosched.run(main, gomaxprocs=1) <= 4
+def test_sequential_spawns_reuse_stacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """100,000 goroutines, one after another: the Gs and their greenlets are reused.
+
+    Without sysmon they never overlap. With it, main and each new goroutine hand the P to each
+    other through runnext in one time slice, and sysmon preempts the pair every 10 ms: a
+    goroutine preempted just after it readied main waits in the global queue, alive with its
+    stack, until the fairness check or main's own preemption drains the queue (as in Go). Then
+    a few more stacks live at once, but their number must not grow with the spawns."""
+    monkeypatch.setenv("GODEBUG", "sysmonoff=1")
+    assert gosched.run(_sequential_spawns, gomaxprocs=1) <= 4
+    monkeypatch.delenv("GODEBUG")
+    assert gosched.run(_sequential_spawns, gomaxprocs=1) <= 32
 
 
 def test_concurrent_spawns_share_few_stacks() -> None:
@@ -179,9 +188,11 @@ def test_gomaxprocs_rejects_non_int() -> None:
     gosched.run(main, gomaxprocs=1)
 
 
-def test_shrink_moves_queues_to_global_head_in_order() -> None:
+def test_shrink_moves_queues_to_global_head_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
     """P1's queue (runnext first, then its ring in order) goes to the head of the global queue,
-    and every goroutine on it still runs exactly once."""
+    and every goroutine on it still runs exactly once. (sysmon is off: it would hand P1, and
+    its queue, to another M while x holds it in user code.)"""
+    monkeypatch.setenv("GODEBUG", "sysmonoff=1")
 
     def main() -> tuple[list[int], list[int], list[int]]:
         ready = threading.Event()
@@ -259,7 +270,9 @@ def test_snapshot_shows_the_queues() -> None:
     assert s["gomaxprocs"] == 1
     assert p0["status"] == "running" and p0["m"] == 0
     assert p0["runnext"] == 4 and p0["runq"] == [2, 3]
-    assert s["allm"][0]["id"] == 0 and s["allm"][0]["curg"] == 1
+    # Newest first, as Go's allm list; sysmon is M1, started by runtime.main before main.main.
+    assert [(m["id"], m["kind"]) for m in s["allm"]] == [(1, "sysmon"), (0, "goroutines")]
+    assert s["allm"][1]["curg"] == 1 and s["allm"][0]["curg"] is None
     g1 = s["allgs"][0]
     assert g1["goid"] == 1 and g1["status"] == "running" and g1["m"] == 0
     assert [g["status"] for g in s["allgs"][1:]] == ["runnable"] * 3
@@ -322,70 +335,6 @@ def test_casgstatus_rejects_wrong_current_status() -> None:
         proc.casgstatus(gp, _Grunning, _Gwaiting)
 
 
-# --- the claim token: a P taken from an M in user code (DESIGN decision 4) -----------------
-
-
-@pytest.mark.parametrize("procs", [1, 2])
-def test_retaken_p_runs_other_goroutines_while_one_blocks(procs: int) -> None:
-    """A goroutine blocks its thread in C (time.sleep). Another thread, standing in for sysmon,
-    takes its P: the other goroutines run on another M meanwhile; the blocked goroutine comes
-    back through exitsyscall's slow path, still on its own thread."""
-
-    def main() -> dict[str, Any]:
-        info: dict[str, Any] = {}
-        blocking = threading.Event()
-        wg = WaitGroup()
-        wg.add(2)
-
-        def blocker() -> None:
-            info["blocker_thread"] = threading.get_ident()
-            blocking.set()
-            time.sleep(0.3)  # in C, holding its P: nothing else could run on that P
-            info["blocker_woke"] = time.monotonic()
-            gosched.gosched()  # runtime entry: the token is gone, slow path
-            info["blocker_thread_after"] = threading.get_ident()
-            wg.done()
-
-        def worker() -> None:
-            blocking.wait()
-            info["worker_done"] = time.monotonic()
-            info["worker_thread"] = threading.get_ident()
-            wg.done()
-
-        gosched.go(worker)
-        gosched.go(blocker)
-
-        def sysmon() -> None:
-            blocking.wait()
-            for p in proc.sched.allp:
-                if p.m is not None and p.m.curg is not None and p.m.curg.goid == 3:
-                    info["retaken"] = proc.retakep(p)
-
-        t = threading.Thread(target=sysmon)
-        t.start()
-        wg.wait()
-        t.join()
-        return info
-
-    info = gosched.run(main, gomaxprocs=procs)
-    assert info["retaken"] is True
-    assert info["worker_done"] < info["blocker_woke"]
-    assert info["worker_thread"] != info["blocker_thread"]
-    assert info["blocker_thread_after"] == info["blocker_thread"]
-
-
-def test_retakep_refuses_a_p_whose_m_is_in_the_runtime() -> None:
-    def main() -> bool:
-        pp = proc.sched.allp[0]
-        mp = proc.enter("test")  # now in runtime code: the claim is held
-        try:
-            return proc.retakep(pp)
-        finally:
-            proc.leave(mp)
-
-    assert gosched.run(main, gomaxprocs=1) is False
-
-
 # --- bootstrap and ticks --------------------------------------------------------------------
 
 
@@ -407,7 +356,7 @@ def test_bootstrap_state() -> None:
     assert [p["status"] for p in first["allp"]] == ["running", "idle", "idle", "idle"]
     assert first["allp"][0]["m"] == 0
     assert first["sched"]["pidle"] == [1, 2, 3]
-    assert [m["id"] for m in first["allm"]] == [0]
+    assert [m["id"] for m in first["allm"]] == [1, 0]  # M1 is sysmon, as in Go
     assert first["allgs"][0]["goid"] == 1 and first["sched"]["mainstarted"] is True
     ids = [m["id"] for m in later["allm"]]
     assert ids == sorted(ids, reverse=True) and ids[-1] == 0 and len(ids) > 1

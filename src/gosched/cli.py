@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Sequence
 
 from . import __version__
-from ._runtime import Deadlock, FatalError
+from ._runtime import Deadlock, FatalError, usercaller
 from ._runtime import run as _run
 
 # Frames of these files are the runtime's, not the user's: left out of panic tracebacks.
@@ -58,6 +58,7 @@ def format_fatal(exc: FatalError) -> str:
     return out
 
 
+@usercaller  # the script may be preempted
 def _run_script(script: str, args: list[str]) -> None:
     sys.argv = [script, *args]
     sys.path.insert(0, os.path.dirname(os.path.abspath(script)))

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ._runtime import Chan, RuntimePanic, default, newproc, select
+from ._runtime import Chan, RuntimePanic, default, newproc, select, usercaller
 from .context import CancelCauseFunc, Context, with_cancel_cause
 from .sync import WaitGroup
 
@@ -79,6 +79,7 @@ class Group:
         newproc(self._run, (fn, args, kwargs), {}, 1)
         return True
 
+    @usercaller
     def _run(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         try:
             fn(*args, **kwargs)

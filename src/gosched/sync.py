@@ -80,6 +80,7 @@ from ._runtime import (
     sync_runtime_Semacquire,
     sync_runtime_Semrelease,
     throw,
+    usercaller,
     waitReasonSyncMutexLock,
     waitReasonSyncRWMutexLock,
     waitReasonSyncRWMutexRLock,
@@ -587,6 +588,7 @@ class Once:
         if not self._done:
             self._do_slow(fn)
 
+    @usercaller  # holds only a Mutex, which a preempted goroutine may hold
     def _do_slow(self, fn: Callable[[], object]) -> None:
         m = self._m
         m.lock()
@@ -933,6 +935,7 @@ class WaitGroup:
         self.add(1)
         newproc(self._run, (fn, args, kwargs), {}, 1)
 
+    @usercaller
     def _run(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         try:
             fn(*args, **kwargs)

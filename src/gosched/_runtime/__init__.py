@@ -13,6 +13,7 @@ semaphores are sync_runtime_Semacquire, ...), and PEP 8 names for what only gosc
 
 from .chan import Chan, NilChan, nilchan
 from .panic import Deadlock, FatalError, RuntimePanic, add_note, throw
+from .preempt import usercaller
 from .proc import (
     GOMAXPROCS,
     Goexit,
@@ -114,6 +115,7 @@ __all__ = [
     "sync_runtime_Semacquire",
     "sync_runtime_Semrelease",
     "throw",
+    "usercaller",
     "timeSleep",
     "timer",
     "waitReasonChanReceiveNilChan",

@@ -68,9 +68,12 @@ from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
 from greenlet import GreenletExit, getcurrent
 
 from . import exit as _exit
+from . import preempt as _preempt
 from . import signal as _signal
 from . import stack as _stack
+from . import sysmon as _sysmon
 from . import time as _time
+from .godebug import debug, parsedebugvars
 from .os_thread import newosproc
 from .panic import Deadlock, ExitReason, FatalError, GoexitUnwind, add_note, throw
 from .runq import (
@@ -101,6 +104,7 @@ from .runtime2 import (
     _Pgcstop,
     _Pidle,
     _Prunning,
+    _Psyscall,
     safepoints,
     sched,
 )
@@ -224,11 +228,12 @@ def runtimecall(
 
 
 def exitsyscall_slow(mp: M) -> P:
-    """The way in when the token was not out: it was taken while the goroutine ran user code, or
-    the program is ending.
+    """The way in when the token was not out: it was taken while the goroutine ran user code
+    (the goroutine is _Gsyscall), or the program is ending.
 
-    Go's exitsyscallfast, then exitsyscall0: take the old P if it is idle, else any idle P,
-    else queue the goroutine and park the M until someone hands it a P.
+    Go's exitsyscallfast, then exitsyscall0: take the old P back if sysmon marked it and has not
+    handed it off yet, else the old P if it is idle, else any idle P, else queue the goroutine
+    and park the M until someone hands it a P.
     """
     with sched.lock:
         exiting = sched.exiting is not None
@@ -238,10 +243,16 @@ def exitsyscall_slow(mp: M) -> P:
                 # Nobody took it: an exception escaped runtime code before the way out ran.
                 return pp
             if not sched.gcwaiting:
-                pp = _pidleget_prefer(mp.oldp)
+                pp = mp.oldp
+                if pp is not None and pp.status == _Psyscall:
+                    pp.status = _Pidle
+                    pp.syscalltick += 1
+                else:
+                    pp = _pidleget_prefer(pp)
                 if pp is not None:
                     mp.oldp = None
                     acquirep(mp, pp)
+                    casgstatus(mp.curg, _Gsyscall, _Grunning)  # type: ignore[arg-type]
                     return pp
     if exiting:
         _exit.dying(mp, True)
@@ -256,7 +267,7 @@ def exitsyscall_slow(mp: M) -> P:
 
 def exitsyscall0(mp: M, gp: G) -> G | None:
     """On g0, without a P: make gp runnable; run it at once if a P is free, else wait."""
-    casgstatus(gp, _Grunning, _Grunnable)
+    casgstatus(gp, _Gsyscall, _Grunnable)
     dropg(mp, gp)
     with sched.lock:
         pp = None if sched.gcwaiting else _pidleget_prefer(mp.oldp)
@@ -279,7 +290,9 @@ def _pidleget_prefer(pp: P | None) -> P | None:
 
 
 def _taketoken(mp: M, pp: P) -> bool:
-    """Take mp's P while mp runs user code. sched.lock held. Return whether it was taken."""
+    """Take mp's P while mp runs user code, which puts its goroutine in a syscall: _Gsyscall,
+    with no P (runtime2.py). sched.lock held. Return whether it was taken (the caller sets the
+    P's new status)."""
     try:
         got = mp.psyscall.pop()
     except IndexError:
@@ -289,6 +302,7 @@ def _taketoken(mp: M, pp: P) -> bool:
     mp.oldp = pp
     mp.p = None
     pp.m = None
+    casgstatus(mp.curg, _Grunning, _Gsyscall)  # type: ignore[arg-type]
     return True
 
 
@@ -298,16 +312,43 @@ def safepoint(mp: M) -> None:
 
     - The program is ending: the goroutine is killed here, or, if it is already unwinding from
       its kill, goes on unwinding with its token taken back (exit.dying).
+    - sysmon asked a goroutine to yield (``mp.preempt``, ``mp.preemptg``): if it is this one
+      and the P is still in the time slice sysmon meant, it goes to the global queue, as Go's
+      gopreempt_m sends it. Another goroutine of the same slice (a runnext partner) leaves
+      the request pending for the one asked; a new slice ends it.
     - A Ctrl-C waits for goroutine 1 (m0 only): goroutine 1 raises KeyboardInterrupt here; any
       other goroutine yields to g0, which takes goroutine 1 off its wait (signal.deliver).
     The flag is cleared before the reasons are read, and whoever makes a reason sets it after,
     so a reason that arrives meanwhile is never lost.
     """
+    pending = False
     while mp.safepoint:
         if sched.exiting is not None:  # never cleared: the flag stays
             _exit.dying(mp, False)
             return
         mp.safepoint = False
+        tick = mp.preempt
+        if tick >= 0:
+            pp = mp.p
+            gp = mp.curg
+            if pp is None or pp.schedtick != tick:
+                mp.preempt = -1
+                mp.preemptg = None
+            elif gp is not mp.preemptg:
+                # Under the GIL sysmon tends to look at the moments one partner of a pair is
+                # about to hand the P on, so "whoever comes next" would nearly always be the
+                # other partner, which, having just readied the first, leaves the pair running.
+                pending = True
+            else:
+                mp.preempt = -1
+                mp.preemptg = None
+                try:
+                    mp.psyscall.pop()
+                except IndexError:
+                    exitsyscall_slow(mp)
+                _stack.mcall(mp, gosched_m, gp)  # type: ignore[arg-type]
+                mp.psyscall.append(mp.p)  # type: ignore[arg-type]
+                continue
         if mp is not m0 or not sched.sigint:
             continue
         mp.safepoint = True
@@ -320,6 +361,8 @@ def safepoint(mp: M) -> None:
             exitsyscall_slow(mp)
         _stack.mcall(mp, goyield_m, gp)  # type: ignore[arg-type]
         mp.psyscall.append(mp.p)  # type: ignore[arg-type]
+    if pending:
+        mp.safepoint = True
 
 
 def sigint_cleared(mp: M) -> None:
@@ -330,6 +373,23 @@ def sigint_cleared(mp: M) -> None:
     if sched.exiting is not None or sched.sigint:
         mp.safepoint = True
         safepoints.requested = True
+
+
+def asyncpreempt(gp: G) -> BaseException | None:
+    """Yield, for preempt.py's callback, which runs in gp's user code (Go's asyncPreempt, then
+    gopreempt_m): gp goes to the global queue and its M schedules. Returns the exception gp is
+    to raise where it resumes (it is killed, or a Ctrl-C for goroutine 1), which the callback
+    must raise itself; never raises."""
+    try:
+        runtimecall("preempt", _asyncpreempt, gp)
+    except BaseException as e:
+        return e
+    return None
+
+
+def _asyncpreempt(mp: M, gp: G) -> None:
+    if mp.curg is gp:
+        _stack.mcall(mp, gosched_m, gp)
 
 
 def checkpoint() -> None:
@@ -375,6 +435,8 @@ def schedinit(procs: int | None) -> M:
     """Go's schedinit on the calling thread, which becomes m0 with its current greenlet as g0."""
     global m0
     sched.reset()
+    parsedebugvars()
+    _preempt.start()
     sched.maxmcount = 10000
     sched.ncpu = _ncpu()
     mp = M()
@@ -707,6 +769,7 @@ def gfpurge(pp: P) -> None:
     pp.gFree.clear()
 
 
+@_preempt.usercaller
 def goroutine_body(gp: G) -> _stack.MCallRequest:
     """The run function of every Stack: run one G's function after another (gfput/gfget reuse).
 
@@ -1463,6 +1526,8 @@ def acquirep(mp: M, pp: P) -> None:
     mp.p = pp
     pp.m = mp
     pp.status = _Prunning
+    if sched.sysmonwait:
+        _sysmon.wakesysmon()
 
 
 def releasep(mp: M) -> P:
@@ -1760,26 +1825,6 @@ def _unlockOSThread(mp: M) -> None:
         gp.lockedm = None
 
 
-def retakep(pp: P) -> bool:
-    """Take pp from an M that is running user code and hand it to another M (the core of
-    sysmon's retake, and of gosched.blocking()). Any thread may call it.
-
-    Returns False if pp's M is in the runtime or idle (it holds its claim, or has no P).
-    The M keeps running its goroutine's user code; at the goroutine's next runtime entry it
-    finds its token gone and takes exitsyscall's slow path.
-    """
-    with sched.lock:
-        owner = pp.m
-        if owner is None or pp.status != _Prunning or sched.gcwaiting:
-            return False
-        if not _taketoken(owner, pp):
-            return False
-        pp.status = _Pidle
-        pp.syscalltick += 1
-    handoffp(pp)
-    return True
-
-
 # ---------------------------------------------------------------------------------------------
 # Stop the world, GOMAXPROCS
 
@@ -1818,9 +1863,15 @@ def stopTheWorld(mp: M) -> None:
 
 
 def _stopother(pp: P) -> None:
-    """Take the Ps whose Ms are in user code. sched.lock held."""
+    """Take the Ps whose Ms are in user code, and the ones sysmon marked. sched.lock held."""
     for p2 in sched.allp:
-        if p2 is pp or p2.status != _Prunning:
+        if p2 is pp:
+            continue
+        if p2.status == _Psyscall:
+            p2.status = _Pgcstop
+            sched.stopwait -= 1
+            continue
+        if p2.status != _Prunning:
             continue
         owner = p2.m
         if owner is not None and _taketoken(owner, p2):
@@ -1891,14 +1942,14 @@ def checkdead() -> None:
     """Report a deadlock if no M can run and no goroutine can be woken. sched.lock held."""
     if sched.exiting is not None:
         return
-    run = mcount() - sched.nmidle - sched.nmidlelocked
+    run = mcount() - sched.nmidle - sched.nmidlelocked - sched.nmsys
     if run > 0:
         return
     if run < 0:
         _exit.fatal_locked(
             FatalError(
                 f"checkdead: inconsistent counts: mcount={mcount()} nmidle={sched.nmidle} "
-                f"nmidlelocked={sched.nmidlelocked}"
+                f"nmidlelocked={sched.nmidlelocked} nmsys={sched.nmsys}"
             )
         )
         return
@@ -1926,10 +1977,13 @@ def checkdead() -> None:
 # gosched.run: Go's rt0_go + runtime.main
 
 
+@_preempt.usercaller
 def runtime_main(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """Goroutine 1 (Go's runtime.main)."""
     mp = enter("run")
     sched.mainStarted = True
+    if not debug.sysmonoff:
+        _sysmon.newsysmon()
     # Go's runtime.main blocks once during its init (gcenable waits for the background sweeper
     # and scavenger) and comes back through execute with a fresh time slice, so main.main
     # starts with P0's schedtick at 1. Orderings that depend on the 61-tick fairness check match
@@ -1987,6 +2041,7 @@ def run(
         finally:
             global m0
             m0 = None
+            _preempt.stop()
             sched.reset()
     finally:
         _runlock.release()

@@ -16,8 +16,16 @@ into ``mp.psyscall`` (a list of at most one element), and every runtime entry po
 itself on its way back into the runtime, or, with ``sched.lock`` held, a thread that retakes the P
 (stop-the-world, the runtime's exit, and sysmon). An M whose token was taken finds the list empty
 and goes the slow way (``exitsyscall_slow``). Because the list belongs to the M, no other M's token
-can ever be found in it, so there is no ABA problem; the P's ``status`` stays ``_Prunning`` while
-its M is in user code, as Go's P does while its goroutine runs Go code.
+can ever be found in it, so there is no ABA problem.
+
+While the token is out, the P's ``status`` stays ``_Prunning`` and the G's ``_Grunning``: leaving
+and entering the runtime costs two list operations and nothing else. Go's entersyscall marks the
+P ``_Psyscall`` and the G ``_Gsyscall`` at once; here whoever takes the token does that marking
+instead (``proc._taketoken``): sysmon, at its first look at a P whose M is in user code (Go's
+sysmon stamps a syscall at its first look too, and retakes it at a later one), stop-the-world and
+the exit. So a G is ``_Gsyscall`` exactly while it runs user code with its token taken, and its
+next runtime entry (exitsyscall_slow) makes it ``_Grunning`` again, on its old P if that P is
+still ``_Psyscall``, else on any idle P, else it waits as Go's exitsyscall0 does.
 
 Goroutine stacks are greenlets bound to the thread that first runs them (DESIGN decision 2), so a
 started G carries ``boundm``: only that M may resume it. Anyone else who finds it runnable hands it
@@ -56,7 +64,8 @@ if TYPE_CHECKING:
 #   _Grunnable  on a run queue, a mailbox or being handed over; not running; owner: the queue.
 #   _Grunning   executing on gp.m, which owns it; its M holds a P (possibly as a claim token
 #               while user code runs).
-#   _Gsyscall   reserved for gosched.blocking(); not entered by this core.
+#   _Gsyscall   runs user code on gp.m, whose token was taken (see above) or which handed its P
+#               off (gosched.blocking); has an M and no P; its own M makes it _Grunning again.
 #   _Gwaiting   parked by gopark; whoever parked it (the wait queue) must ready it.
 #   _Gdead      on a free list or being created/destroyed; owner: the P or list holding it.
 _Gidle = 0
@@ -88,7 +97,7 @@ LEGAL_TRANSITIONS: dict[int, frozenset[int]] = {
 # P status (runtime2.go:107).
 _Pidle = 0  # on sched.pidle with an empty run queue (runnext may hold nothing either)
 _Prunning = 1  # owned by p.m; only the owner changes the status
-_Psyscall = 2  # reserved for gosched.blocking() hand-offs
+_Psyscall = 2  # its M's token was taken by sysmon; no M owns it; sysmon may hand it off
 _Pgcstop = 3  # halted by stop-the-world (and before the first procresize)
 _Pdead = 4  # dropped by a GOMAXPROCS shrink; never used again
 
@@ -116,6 +125,7 @@ waitReasonSyncRWMutexRLock = "sync.RWMutex.RLock"
 waitReasonSyncRWMutexLock = "sync.RWMutex.Lock"
 waitReasonSyncCondWait = "sync.Cond.Wait"
 waitReasonIOWait = "IO wait"
+waitReasonSyscall = "syscall"  # gosched.blocking(fn): parked while a helper thread runs fn
 
 # Local run queue capacity (len(p.runq) in Go).
 RUNQ_SIZE = 256
@@ -295,6 +305,19 @@ class M:
         "safepoint",
         "tid",  # thread ident, for dumps of running goroutines
         "exited",  # the thread has finished; guarded by sched.lock
+        # sysmon asks the goroutine running here to yield (Go's gp.preempt): the schedtick of
+        # the time slice to end, or -1, and the goroutine it saw running. Kept on the M so that
+        # execute need not clear it (Go clears gp.preempt there): the request lapses when another
+        # goroutine reaches the safe point first, or a new slice began, and sysmon asks again at
+        # its next look if the slice is still stale. So the goroutine that yields is whichever
+        # was running when sysmon looked, as in Go, not whichever leaves the runtime next (a
+        # partner that readied its runnext pair and yields would leave the pair running on in
+        # the old slice). Set with mp.safepoint by sysmon's preemptone; read and cleared by
+        # proc.safepoint.
+        "preempt",
+        "preemptg",
+        "syscallwhen",  # when sysmon took this M's token (nanotime); written under sched.lock
+        "kind",  # what the thread is for: M_GOROUTINES, M_SYSMON or M_HELPER (blocking(fn))
     )
 
     def __init__(self) -> None:
@@ -322,9 +345,22 @@ class M:
         self.safepoint = False
         self.tid = 0
         self.exited = False
+        self.preempt = -1
+        self.preemptg: G | None = None
+        self.syscallwhen = 0
+        self.kind = M_GOROUTINES
 
     def __repr__(self) -> str:
         return f"<M {self.id}>"
+
+
+# M kinds. Only M_GOROUTINES Ms run goroutines and hold Ps. sysmon and blocking()'s helper
+# threads are Ms too (they count towards the thread limit and schedtrace's threads=), as Go's
+# sysmon and an M in a syscall are; checkdead leaves out sysmon (nmsys) and idle helpers.
+M_GOROUTINES = 0
+M_SYSMON = 1
+M_HELPER = 2
+M_KINDS = {M_GOROUTINES: "goroutines", M_SYSMON: "sysmon", M_HELPER: "helper"}
 
 
 class P:
@@ -335,7 +371,9 @@ class P:
         "status",  # owner M, or sched.lock holder for idle/gcstop/dead Ps
         "m",  # owning M; changed by acquirep/releasep or a retaker under sched.lock
         "schedtick",  # incremented on every non-inherited execute
-        "syscalltick",  # incremented each time its P is retaken from user code (retakep)
+        "syscalltick",  # incremented each time its M comes back from user code after sysmon
+        # marked the P _Psyscall, and each time the P is retaken (Go's: per syscall exit)
+        "sysmontick",  # what sysmon saw at its last look (SysmonTick); sysmon's thread only
         "goidcache",  # next goid to hand out; owner M
         "goidcacheend",
         "runq",  # deque of runnable Gs, at most RUNQ_SIZE; owner appends/pops left, stealers remove
@@ -353,6 +391,7 @@ class P:
         self.m: M | None = None
         self.schedtick = 0
         self.syscalltick = 0
+        self.sysmontick = SysmonTick()
         self.goidcache = 0
         self.goidcacheend = 0
         self.runq: collections.deque[G] = collections.deque()
@@ -365,6 +404,18 @@ class P:
 
     def __repr__(self) -> str:
         return f"<P {self.id} {PSTATUS_NAMES.get(self.status, self.status)}>"
+
+
+class SysmonTick:
+    """What sysmon last saw of a P (Go's sysmontick): its ticks, and when each last changed."""
+
+    __slots__ = ("schedtick", "schedwhen", "syscalltick", "syscallwhen")
+
+    def __init__(self) -> None:
+        self.schedtick = 0
+        self.schedwhen = 0
+        self.syscalltick = 0
+        self.syscallwhen = 0
 
 
 class Sched:
@@ -380,6 +431,9 @@ class Sched:
         "mnext",
         "maxmcount",
         "nmfreed",
+        "nmsys",  # Ms that never run goroutines and are left out of checkdead: sysmon
+        "sysmonwait",  # sysmon sleeps deeply (every P idle); acquirep wakes it; under lock
+        "sysmonm",  # sysmon's M, or None when GODEBUG turns it off
         "pidle",  # idle Ps, LIFO; guarded by lock
         "npidle",  # read without lock for fast checks
         "nmspinning",  # guarded by lock
@@ -425,6 +479,9 @@ class Sched:
         self.mnext = 0
         self.maxmcount = 10000
         self.nmfreed = 0
+        self.nmsys = 0
+        self.sysmonwait = False
+        self.sysmonm: M | None = None
         self.pidle: list[P] = []
         self.npidle = 0
         self.nmspinning = 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .proc import mcount
-from .runtime2 import GSTATUS_NAMES, PSTATUS_NAMES, G, M, P, sched
+from .runtime2 import GSTATUS_NAMES, M_KINDS, PSTATUS_NAMES, G, M, P, sched
 
 
 def _gid(gp: G | None) -> int | None:
@@ -78,6 +78,7 @@ def snapshot() -> dict[str, Any]:
         ms.append(
             {
                 "id": mp.id,
+                "kind": M_KINDS[mp.kind],
                 "p": _pid(mp.p),
                 "nextp": _pid(mp.nextp),
                 "curg": _gid(mp.curg),

@@ -52,10 +52,11 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from . import preempt as _preempt
 from . import proc
 from .os_thread import Note
 from .panic import ExitReason
-from .runtime2 import _Gdead, _Grunnable, _Gwaiting, safepoints, sched
+from .runtime2 import _Gdead, _Grunnable, _Gsyscall, _Gwaiting, safepoints, sched
 
 if TYPE_CHECKING:
     from .runtime2 import M
@@ -97,9 +98,9 @@ def _handler(signum: int, frame: Any) -> None:
     mp = proc.m0
     if mp is None:
         raise KeyboardInterrupt
-    # m0 runs Python code (its token is out) of goroutine 1, or of another goroutine while the
-    # first Ctrl-C still waits for a safe point: raised right here.
-    if mp.psyscall and (mp.curg is sched.maing or sched.sigint):
+    # m0 runs Python code (its token is out, or sysmon took it: _Gsyscall) of goroutine 1, or of
+    # another goroutine while the first Ctrl-C still waits for a safe point: raised right here.
+    if (mp.curg is sched.maing or sched.sigint) and (mp.psyscall or _insyscall(mp, frame)):
         sched.sigint = False
         proc.sigint_cleared(mp)
         raise KeyboardInterrupt
@@ -107,6 +108,18 @@ def _handler(signum: int, frame: Any) -> None:
     mp.safepoint = True  # after the reason, as proc.safepoint requires
     safepoints.requested = True
     mp.park.wakeup()
+
+
+def _insyscall(mp: M, frame: Any) -> bool:
+    """m0 runs user code whose token was taken, and was interrupted in user code, not in
+    exitsyscall_slow on its way back in (preempt.safepoint tells them apart by the frames)."""
+    gp = mp.curg
+    return (
+        gp is not None
+        and gp.atomicstatus == _Gsyscall
+        and mp.p is None
+        and _preempt.safepoint(frame)
+    )
 
 
 def _hardexit() -> NoReturn:

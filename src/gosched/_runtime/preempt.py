@@ -1,0 +1,332 @@
+"""Asynchronous preemption of Python code, on CPython 3.12+. Follows go/src/runtime/preempt.go and
+the signal half of it in signal_unix.go (preemptM, doSigPreempt, asyncPreempt).
+
+Go's sysmon preempts a goroutine that runs for 10 ms without reaching a safe point by sending its
+thread a signal; the handler checks that the goroutine is at an async safe point and makes it
+call asyncPreempt, which switches to g0 and queues the goroutine (gopreempt_m). Python code
+cannot be interrupted from another thread either, but ``sys.monitoring`` gives the same shape:
+
+- sysmon (``check``) finds a goroutine that has run user code for ``forcePreemptNS`` with its
+  token taken (``_Gsyscall``: it has not entered the runtime since sysmon's first look at it) and
+  arms local LINE and JUMP events on the code objects of that goroutine's frames (read with
+  ``sys._current_frames``). Local events cost nothing to code that is not armed, so a goroutine
+  blocked in C costs nobody anything while armed; the frames are read again at every look, so
+  Python code that C calls back (``map`` with a lambda) is armed as soon as it is seen.
+- The callback runs on whichever thread executes armed code. On any thread but the target's,
+  or in any greenlet but the target's, it returns at once. On the target, it checks that the
+  goroutine is at a safe point: the event fired in user code, and every gosched frame below it
+  is one that calls user code with nothing held (``usercaller``; the goroutine body at the
+  base). The runtime's own code and the public modules are never safe points: their raw locks
+  must not be held across a switch. Then it disarms and goes through the door into the runtime,
+  which yields as Gosched does (proc.asyncpreempt): the goroutine goes to the global queue and
+  its M schedules.
+- The callback never returns DISABLE for user code (that would disable the location for every
+  thread until restart_events). It does return it for gosched's own code, which is never a
+  safe point.
+
+Two facts about CPython shape the callback (measured on 3.12.1 and 3.13.0, see HACKING.md):
+
+- A monitoring callback runs with the thread state's tracing counter raised, which suppresses
+  every event on the thread. A greenlet switch does not save that counter, so a goroutine that
+  switched away inside the callback would leave every other goroutine of its thread
+  unmonitored. The callback lowers the counter around the switch (PyThreadState_LeaveTracing /
+  EnterTracing, public C API since 3.11, through ctypes) and raises it again when resumed.
+- An exception raised by a JUMP (or BRANCH) callback skips the except and finally blocks of the
+  frame it fires in; from a LINE or INSTRUCTION callback it does not. A preempted goroutine may
+  have to raise when it resumes (it is killed at exit, or goroutine 1 gets a Ctrl-C): after a
+  LINE event it raises in the callback; after a JUMP it arms a local INSTRUCTION event on that
+  frame's code and raises from there, at the next instruction.
+
+Invariants: ``_targets`` and ``_armed`` are changed under ``_lock`` (sysmon arms, the target's
+thread disarms); the callback reads ``_targets`` without the lock (one dict lookup, the common
+case). A goroutine is armed only while it is ``_Gsyscall``; sysmon disarms it as soon as it is
+not, and every look re-arms from the current frames.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from types import CodeType, FrameType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from . import proc
+from .godebug import debug
+from .runtime2 import M_GOROUTINES, _Gsyscall, sched
+
+if TYPE_CHECKING:
+    from .runtime2 import G
+
+# Where gosched's own code lives: never a safe point.
+_PKGDIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+# Code objects of gosched functions that call user code holding nothing (goroutine bodies and
+# the wrappers of the public modules, see usercaller): a goroutine may be preempted in user code
+# that they called.
+_SAFE_CALLERS: set[CodeType] = set()
+
+_monitoring: Any = getattr(sys, "monitoring", None)
+
+enabled = False  # this run preempts: 3.12+, GODEBUG allows it, and a tool id was free
+_tool = -1
+_EVENTS = 0
+_DISABLE: Any = None
+
+_lock = threading.Lock()
+_targets: dict[int, G] = {}  # thread ident -> the goroutine to preempt there
+_armed: dict[CodeType, int] = {}  # code object -> how many targets armed it
+_raises: dict[int, tuple[G, BaseException]] = {}  # thread ident -> what to raise, after a JUMP
+
+_get_ident = threading.get_ident
+
+_api: Any = None
+
+
+_F = TypeVar("_F")
+
+
+def usercaller(fn: _F) -> _F:
+    """Mark a gosched function that calls user code with no lock held (a decorator): user code
+    it calls may be preempted (module docstring)."""
+    _SAFE_CALLERS.add(fn.__code__)  # type: ignore[attr-defined]
+    return fn
+
+
+def _load_api() -> Any:
+    import ctypes
+
+    api = ctypes.pythonapi
+    api.PyThreadState_Get.restype = ctypes.c_void_p
+    api.PyThreadState_Get.argtypes = []
+    api.PyThreadState_EnterTracing.restype = None
+    api.PyThreadState_EnterTracing.argtypes = [ctypes.c_void_p]
+    api.PyThreadState_LeaveTracing.restype = None
+    api.PyThreadState_LeaveTracing.argtypes = [ctypes.c_void_p]
+    return api
+
+
+def start() -> None:
+    """At the start of a run (schedinit): take a free sys.monitoring tool id, if this Python
+    has sys.monitoring and GODEBUG=asyncpreemptoff=1 is not set."""
+    global enabled, _tool, _EVENTS, _DISABLE, _api
+    enabled = False
+    if _monitoring is None or debug.asyncpreemptoff or debug.sysmonoff:
+        return
+    if _api is None:
+        try:
+            _api = _load_api()
+        except (ImportError, AttributeError, OSError):
+            return
+    mon = _monitoring
+    for tool in (4, 3, 5, 2, 1, 0):  # the free ids first, then the ones tools rarely take
+        if mon.get_tool(tool) is None:
+            break
+    else:
+        return
+    mon.use_tool_id(tool, "gosched preemption")
+    ev = mon.events
+    _EVENTS = ev.LINE | ev.JUMP
+    _DISABLE = mon.DISABLE
+    mon.register_callback(tool, ev.LINE, _line)
+    mon.register_callback(tool, ev.JUMP, _jump)
+    mon.register_callback(tool, ev.INSTRUCTION, _instruction)
+    _tool = tool
+    enabled = True
+
+
+def stop() -> None:
+    """At the end of a run: disarm everything and give the tool id back."""
+    global enabled, _tool
+    if _tool < 0:
+        return
+    disarmall()
+    mon = _monitoring
+    for code in list(_raises_codes):
+        try:
+            mon.set_local_events(_tool, code, 0)
+        except ValueError:
+            pass
+    _raises_codes.clear()
+    _raises.clear()
+    mon.free_tool_id(_tool)
+    _tool = -1
+    enabled = False
+
+
+# Code objects with a local INSTRUCTION event armed to raise a pending exception.
+_raises_codes: set[CodeType] = set()
+
+
+# ---------------------------------------------------------------------------------------------
+# sysmon's side
+
+
+def check(now: int) -> None:
+    """One look (from sysmon): arm the goroutines that have run user code for forcePreemptNS
+    without entering the runtime, disarm the ones that came back."""
+    from .sysmon import forcePreemptNS
+
+    cands: dict[int, G] = {}
+    for mp in list(sched.allm):
+        if mp.kind != M_GOROUTINES:
+            continue
+        gp = mp.curg
+        if gp is None or gp.atomicstatus != _Gsyscall or mp.syscallwhen + forcePreemptNS > now:
+            continue
+        cands[mp.tid] = gp
+    if not cands and not _targets:
+        return
+    with _lock:
+        for tid, gp in list(_targets.items()):
+            if cands.get(tid) is not gp:
+                _disarm_locked(tid)
+    if not cands:
+        return
+    frames = sys._current_frames()
+    for tid, gp in cands.items():
+        f = frames.get(tid)
+        if f is not None:
+            _arm(tid, gp, f)
+    del frames
+
+
+def _arm(tid: int, gp: G, f: FrameType | None) -> None:
+    """Arm the code objects of the user frames from f down (sysmon's thread)."""
+    codes = []
+    while f is not None:
+        code = f.f_code
+        if code.co_filename.startswith(_PKGDIR):
+            if code not in _SAFE_CALLERS:
+                break
+        else:
+            codes.append(code)
+        f = f.f_back
+    mon = _monitoring
+    with _lock:
+        if _targets.get(tid) is not gp:
+            if tid in _targets:
+                _disarm_locked(tid)
+            _targets[tid] = gp
+            _armedby[tid] = []
+        mine = _armedby[tid]
+        for code in codes:
+            if code in mine:
+                continue
+            mine.append(code)
+            n = _armed.get(code, 0)
+            _armed[code] = n + 1
+            if n == 0:
+                mon.set_local_events(_tool, code, _EVENTS)
+
+
+_armedby: dict[int, list[CodeType]] = {}  # thread ident -> the code objects armed for it
+
+
+def _disarm_locked(tid: int) -> None:
+    _targets.pop(tid, None)
+    mon = _monitoring
+    for code in _armedby.pop(tid, ()):
+        n = _armed[code] - 1
+        if n:
+            _armed[code] = n
+        else:
+            del _armed[code]
+            mon.set_local_events(_tool, code, 0)
+
+
+def disarmall() -> None:
+    """Disarm every goroutine (sysmon sleeps deeply, or the run ends)."""
+    if not _targets:
+        return
+    with _lock:
+        for tid in list(_targets):
+            _disarm_locked(tid)
+
+
+# ---------------------------------------------------------------------------------------------
+# The target's side: the callbacks
+
+
+def _line(code: CodeType, line: int) -> Any:
+    gp = _targets.get(_get_ident())
+    if gp is None:
+        return None
+    return _event(gp, code, False)
+
+
+def _jump(code: CodeType, src: int, dst: int) -> Any:
+    gp = _targets.get(_get_ident())
+    if gp is None:
+        return None
+    return _event(gp, code, True)
+
+
+def _event(gp: G, code: CodeType, jump: bool) -> Any:
+    if code.co_filename.startswith(_PKGDIR):
+        return _DISABLE  # never a safe point, for any thread: stop firing here
+    from greenlet import getcurrent
+
+    if getcurrent() is not gp.stack or not safepoint(sys._getframe(2)):
+        return None
+    tid = _get_ident()
+    with _lock:
+        if _targets.get(tid) is not gp:
+            return None
+        _disarm_locked(tid)
+    api = _api
+    ts = api.PyThreadState_Get()
+    api.PyThreadState_LeaveTracing(ts)
+    try:
+        exc = proc.asyncpreempt(gp)
+    finally:
+        api.PyThreadState_EnterTracing(ts)
+    if exc is None:
+        return None
+    if not jump:
+        raise exc
+    # Raised here it would skip this frame's handlers (module docstring): raise it at the
+    # frame's next instruction instead.
+    with _lock:
+        _raises[tid] = (gp, exc)
+        if code not in _raises_codes:
+            _raises_codes.add(code)
+            _monitoring.set_local_events(_tool, code, _armed_events(code) | _INSTRUCTION())
+    return None
+
+
+def _INSTRUCTION() -> int:
+    return int(_monitoring.events.INSTRUCTION)
+
+
+def _armed_events(code: CodeType) -> int:
+    return _EVENTS if code in _armed else 0
+
+
+def _instruction(code: CodeType, offset: int) -> Any:
+    tid = _get_ident()
+    pending = _raises.get(tid)
+    if pending is None:
+        return None
+    from greenlet import getcurrent
+
+    gp, exc = pending
+    if getcurrent() is not gp.stack:
+        return None
+    with _lock:
+        del _raises[tid]
+        if code in _raises_codes:
+            _raises_codes.discard(code)
+            _monitoring.set_local_events(_tool, code, _armed_events(code))
+    raise exc
+
+
+def safepoint(f: FrameType | None) -> bool:
+    """Whether a goroutine whose innermost frame is f may be preempted there: every gosched
+    frame from f down to the goroutine's base calls user code holding nothing."""
+    while f is not None:
+        code = f.f_code
+        if code.co_filename.startswith(_PKGDIR) and code not in _SAFE_CALLERS:
+            return False
+        f = f.f_back
+    return True
