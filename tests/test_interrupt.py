@@ -179,6 +179,40 @@ SHAPES: dict[str, Shape] = {
         """,
         expect=("acquired",),
     ),
+    "blocking_fn": Shape(
+        # Main parked while a helper thread runs its blocking call (which Ctrl-C cannot reach:
+        # it is abandoned, and still sleeping when the program ends).
+        setup="",
+        block="gosched.blocking(time.sleep, 100)",
+        recover="""
+        say("helper says", gosched.blocking(len, "abc"))
+        """,
+        expect=("helper says 3",),
+    ),
+    "blocking_with": Shape(
+        # Main in C inside `with blocking()`, its P handed off: Python's own Ctrl-C.
+        setup="",
+        block="""
+        with gosched.blocking():
+            time.sleep(100)
+        """,
+        recover="""
+        with gosched.blocking():
+            time.sleep(0.01)
+        say("blocked again")
+        """,
+        expect=("blocked again",),
+    ),
+    "plain_sleep": Shape(
+        # Main in C with no announcement: sysmon hands its P off.
+        setup="",
+        block="time.sleep(100)",
+        recover="""
+        gosched.sleep(0.01)
+        say("slept again")
+        """,
+        expect=("slept again",),
+    ),
     "python_loop": Shape(
         setup="",
         block="""

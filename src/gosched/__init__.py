@@ -30,7 +30,10 @@ from ._runtime import (
     NumGoroutine,
     RuntimePanic,
     UnlockOSThread,
+    blockingcall,
     default,
+    entersyscallblock,
+    exitsyscall,
     nilchan,
     select,
 )
@@ -44,6 +47,7 @@ __all__ = [
     "FatalError",
     "RuntimePanic",
     "__version__",
+    "blocking",
     "context",
     "debug",
     "default",
@@ -85,6 +89,42 @@ go.__module__ = __name__
 
 
 sleep = time.sleep
+
+
+class _Blocking:
+    """The context manager of ``with gosched.blocking():``."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        entersyscallblock()
+
+    def __exit__(self, *exc: object) -> None:
+        exitsyscall()
+
+
+_BLOCKING = _Blocking()
+_NOFN: Any = object()
+
+
+def blocking(fn: Callable[..., Any] = _NOFN, /, *args: Any, **kwargs: Any) -> Any:
+    """Announce code that blocks the OS thread (a C call, a blocking socket, ``time.sleep``).
+
+    ``with gosched.blocking(): ...`` hands the goroutine's P to another thread at once (Go's
+    entersyscallblock); the body runs on this thread, and the goroutine takes a P back after
+    it. ``gosched.blocking(fn, *args, **kwargs)`` runs fn on a helper thread while the
+    goroutine parks (wait reason ``syscall``) and returns its value or raises its exception;
+    this thread goes on running the other goroutines, including those that started on it.
+    Without either, sysmon hands the P off anyway once the goroutine has been away from the
+    scheduler for a while.
+    """
+    if fn is _NOFN:
+        if args or kwargs:
+            raise TypeError("blocking() takes a function to call before its arguments")
+        return _BLOCKING
+    if not callable(fn):
+        raise TypeError(f"blocking: fn must be callable, not {type(fn).__name__}")
+    return blockingcall(fn, args, kwargs)
 
 
 def gosched() -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ._runtime import checkpoint, goroutineDump, running, safepoints
+from ._runtime import SetMaxThreads, checkpoint, goroutineDump, running, safepoints
 from ._runtime import snapshot as _snapshot
 
-__all__ = ["snapshot", "stack"]
+__all__ = ["set_max_threads", "snapshot", "stack"]
 
 
 def _running() -> None:
@@ -39,3 +39,11 @@ def snapshot() -> dict[str, Any]:
     """
     _running()
     return _snapshot()
+
+
+def set_max_threads(n: int) -> int:
+    """Set the limit on OS threads the runtime may use (Go's debug.SetMaxThreads, default
+    10,000): goroutine threads, sysmon and blocking() helpers. Returns the previous limit. A
+    program that goes past it dies with Go's ``fatal error: thread exhaustion``, at once if it
+    already has more. It holds for the rest of the process, across runs."""
+    return SetMaxThreads(n)

@@ -11,6 +11,7 @@ The names are Go's where Go has the function (time.Sleep is the runtime's timeSl
 semaphores are sync_runtime_Semacquire, ...), and PEP 8 names for what only gosched has.
 """
 
+from .blocking import SetMaxThreads, blockingcall, entersyscallblock, exitsyscall
 from .chan import Chan, NilChan, nilchan
 from .panic import Deadlock, FatalError, RuntimePanic, add_note, throw
 from .preempt import usercaller
@@ -84,11 +85,15 @@ __all__ = [
     "NumGoroutine",
     "RuntimePanic",
     "Sema",
+    "SetMaxThreads",
     "UnlockOSThread",
     "add_note",
+    "blockingcall",
     "checkgoroutine",
     "checkpoint",
     "default",
+    "entersyscallblock",
+    "exitsyscall",
     "go",
     "goFunc",
     "goid",

@@ -248,10 +248,12 @@ def _unlink() -> None:
 def _join_ms() -> None:
     while True:
         with sched.lock:
+            # A helper still in its blocking(fn) call is abandoned (blocking.py): the call may
+            # never return, and the thread is a daemon.
             threads = [
                 m.thread
                 for m in sched.allm + sched.freem
-                if m.thread is not None and m.thread.is_alive()
+                if m.thread is not None and m.thread.is_alive() and m.helperjob is None
             ]
         if not threads:
             return

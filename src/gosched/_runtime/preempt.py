@@ -172,7 +172,12 @@ def check(now: int) -> None:
         if mp.kind != M_GOROUTINES:
             continue
         gp = mp.curg
-        if gp is None or gp.atomicstatus != _Gsyscall or mp.syscallwhen + forcePreemptNS > now:
+        if (
+            gp is None
+            or gp.atomicstatus != _Gsyscall
+            or gp.inblocking
+            or mp.syscallwhen + forcePreemptNS > now
+        ):
             continue
         cands[mp.tid] = gp
     if not cands and not _targets:

@@ -437,7 +437,7 @@ def schedinit(procs: int | None) -> M:
     sched.reset()
     parsedebugvars()
     _preempt.start()
-    sched.maxmcount = 10000
+    sched.maxmcount = sched.maxthreads  # debug.set_max_threads outlives a run, as in Go
     sched.ncpu = _ncpu()
     mp = M()
     mp.g0 = getcurrent()
@@ -1942,14 +1942,15 @@ def checkdead() -> None:
     """Report a deadlock if no M can run and no goroutine can be woken. sched.lock held."""
     if sched.exiting is not None:
         return
-    run = mcount() - sched.nmidle - sched.nmidlelocked - sched.nmsys
+    run = mcount() - sched.nmidle - sched.nmidlelocked - sched.nmsys - sched.nmidlehelper
     if run > 0:
         return
     if run < 0:
         _exit.fatal_locked(
             FatalError(
                 f"checkdead: inconsistent counts: mcount={mcount()} nmidle={sched.nmidle} "
-                f"nmidlelocked={sched.nmidlelocked} nmsys={sched.nmsys}"
+                f"nmidlelocked={sched.nmidlelocked} nmsys={sched.nmsys} "
+                f"nmidlehelper={sched.nmidlehelper}"
             )
         )
         return

@@ -164,6 +164,8 @@ class G:
         "selectDone",  # [token] while a select is parked: whoever pops it wins (Go's CAS)
         "timer",  # the runtime timer gosched.sleep reuses; owner: the G
         "sudog",  # the sudog a plain channel operation reuses (Go's per-P sudog cache)
+        "inblocking",  # depth of `with blocking()` bodies: sysmon does not preempt them
+        "waitsince",  # when it began to wait or its syscall began (nanotime), for dumps
     )
 
     def __init__(self) -> None:
@@ -188,6 +190,8 @@ class G:
         self.selectDone: list[bool] | None = None  # made by the goroutine's first select
         self.timer: Any = None
         self.sudog: Sudog | None = None
+        self.inblocking = 0
+        self.waitsince = 0
 
     def __repr__(self) -> str:
         return f"<G {self.goid} {GSTATUS_NAMES.get(self.atomicstatus, self.atomicstatus)}>"
@@ -318,6 +322,7 @@ class M:
         "preemptg",
         "syscallwhen",  # when sysmon took this M's token (nanotime); written under sched.lock
         "kind",  # what the thread is for: M_GOROUTINES, M_SYSMON or M_HELPER (blocking(fn))
+        "helperjob",  # M_HELPER: the blocking(fn) call to run next (blocking.Job)
     )
 
     def __init__(self) -> None:
@@ -349,6 +354,7 @@ class M:
         self.preemptg: G | None = None
         self.syscallwhen = 0
         self.kind = M_GOROUTINES
+        self.helperjob: Any = None
 
     def __repr__(self) -> str:
         return f"<M {self.id}>"
@@ -460,12 +466,17 @@ class Sched:
         "stealOrder",
         "pollerm",  # the M sleeping until the next timer (Go's netpoll-blocked M); under lock
         "pollUntil",  # when that M will wake, 0 if none
+        "helpersidle",  # idle blocking(fn) helpers (M_HELPER), LIFO; guarded by lock
+        "nmidlehelper",  # len(helpersidle): left out of checkdead, as idle Ms are
+        "maxthreads",  # debug.set_max_threads: for the process's life, maxmcount at each start
+        "epoch",  # a new object each run: a helper abandoned by a finished run knows it
     )
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.gFree_lock = threading.Lock()
         self.stopnote = Note()
+        self.maxthreads = 10000
         self.reset()
 
     def reset(self) -> None:
@@ -477,7 +488,7 @@ class Sched:
         self.nmidle = 0
         self.nmidlelocked = 0
         self.mnext = 0
-        self.maxmcount = 10000
+        self.maxmcount = self.maxthreads
         self.nmfreed = 0
         self.nmsys = 0
         self.sysmonwait = False
@@ -506,6 +517,9 @@ class Sched:
         self.pollerm: M | None = None
         self.pollUntil = 0
         self.worldsema = Sema(1)
+        self.helpersidle: list[M] = []
+        self.nmidlehelper = 0
+        self.epoch = object()
 
 
 class Sema:

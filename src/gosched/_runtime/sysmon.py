@@ -147,7 +147,7 @@ def _runninguser() -> bool:
     be, but this may be a Python loop that only async preemption can stop."""
     for mp in sched.allm:
         gp = mp.curg
-        if gp is not None and gp.atomicstatus == _Gsyscall and mp.p is None:
+        if gp is not None and gp.atomicstatus == _Gsyscall and mp.p is None and not gp.inblocking:
             return True
     return False
 

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from types import CodeType, FrameType
 from typing import Any
 
-from .runtime2 import GSTATUS_NAMES, G, _Gdead, _Grunning, _Gwaiting
+from .runtime2 import GSTATUS_NAMES, G, _Gdead, _Grunnable, _Grunning, _Gsyscall, _Gwaiting
 
 _HIDDEN = ("gosched._runtime", "gosched.cli", "runpy", "greenlet")
 
@@ -81,20 +82,41 @@ def _walk(f: FrameType | None) -> list[str]:
     return out
 
 
-def goroutineheader(gp: G) -> str:
+def goroutineheader(gp: G, isself: bool = False) -> str:
+    """Go's goroutineheader: ``goroutine N [status]:``, the wait reason for a parked goroutine,
+    ``, N minutes`` once it has waited or been in a syscall that long, and ``, locked to
+    thread``. gosched adds ``, waiting for M<id>`` to a runnable goroutine whose thread is
+    busy in a blocking call (it started there and can run nowhere else: the sibling stall)."""
     status = gp.atomicstatus
-    if status == _Gwaiting and gp.waitreason:
+    if isself:
+        s = "running"
+    elif status == _Gwaiting and gp.waitreason:
         s = gp.waitreason
     else:
         s = GSTATUS_NAMES.get(status, str(status))
+    since = 0
+    if status == _Gsyscall and not isself:
+        mp = gp.m
+        since = mp.syscallwhen if mp is not None else 0
+    elif status == _Gwaiting:
+        since = gp.waitsince
+    if since:
+        minutes = (time.monotonic_ns() - since) // 60_000_000_000
+        if minutes >= 1:
+            s += f", {minutes} minutes"
     if gp.lockedm is not None:
         s += ", locked to thread"
+    elif status == _Grunnable:
+        bm = gp.boundm
+        busy = None if bm is None else bm.curg
+        if busy is not None and busy is not gp and busy.atomicstatus == _Gsyscall:
+            s += f", waiting for M{bm.id}"  # type: ignore[union-attr]
     return f"goroutine {gp.goid} [{s}]:"
 
 
 def _frames(gp: G, self_frame: FrameType | None) -> list[str]:
     st = gp.stack
-    if gp.atomicstatus == _Grunning:
+    if gp.atomicstatus in (_Grunning, _Gsyscall):
         mp = gp.m
         if mp is not None and mp.tid == threading.get_ident():
             return _walk(self_frame)
@@ -139,7 +161,9 @@ def _createdby(gp: G) -> list[str]:
 
 
 def goroutine_traceback(gp: G, self_frame: FrameType | None = None) -> str:
-    lines = [goroutineheader(gp)]
+    isself = self_frame is not None and gp.m is not None and gp.m.tid == threading.get_ident()
+    isself = isself and gp.atomicstatus in (_Grunning, _Gsyscall)
+    lines = [goroutineheader(gp, isself)]
     lines += _frames(gp, self_frame)
     lines += _createdby(gp)
     return "\n".join(lines)
