@@ -2,10 +2,12 @@
 
 The cost of one short-lived goroutine from go() to its end: allocating (or reusing) the G,
 queueing it, starting it on a stack, running a trivial body, and retiring it. Main spawns all
-N first and then waits, so with one P the N goroutines exist at the same time and none is
-recycled within the run. Reported in microseconds per goroutine. (A runtime may run one
-finished goroutine's successor on the same stack without a switch; spawn counts that in.
-Switch cost proper is for a ping-pong benchmark to show.)
+N first and then waits, so with one P and sysmon off the N goroutines exist at the same time
+and none is recycled within the run (sysmon, on by default, preempts main after 10 ms; the
+goroutines queued by then run, and their Gs are reused: see sysmon_spawn.py). Reported in
+microseconds per goroutine. (A runtime may run one finished goroutine's successor on the same
+stack without a switch; spawn counts that in. Switch cost proper is for a ping-pong benchmark
+to show.)
 
 Peers do the same job with their own primitive; every task body is one bound-method call that
 decrements a shared counter (gosched's is ``wg.done``, the others' ``Countdown.done``):

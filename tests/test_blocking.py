@@ -78,39 +78,41 @@ def test_outside_a_goroutine() -> None:
 
 
 def test_a_thousand_calls_get_a_thousand_threads() -> None:
-    """No pool: 1,000 calls in flight run at once, each on a helper of its own."""
+    """No pool: 1,000 calls in flight run at once, each on a helper of its own. Each call
+    waits until all 1,000 are in (behind a 32-thread pool they never would be)."""
 
-    def main() -> tuple[float, int, int]:
+    def main() -> tuple[int, int, int]:
         wg = WaitGroup()
         lock = threading.Lock()
         inflight = 0
         peak = 0
+        everyone = threading.Event()
 
-        def sleep() -> None:
+        def call_body() -> None:
             nonlocal inflight, peak
             with lock:
                 inflight += 1
                 peak = max(peak, inflight)
-            time.sleep(0.2)
+                if inflight == 1000:
+                    everyone.set()
+            everyone.wait(20)
             with lock:
                 inflight -= 1
 
         def call() -> None:
-            gosched.blocking(sleep)
+            gosched.blocking(call_body)
             wg.done()
 
-        t0 = time.monotonic()
         for _ in range(1000):
             wg.add(1)
             gosched.go(call)
         wg.wait()
-        helpers = sum(1 for m in debug.snapshot()["allm"] if m["kind"] == "helper")
-        return time.monotonic() - t0, peak, helpers
+        kinds = [m["kind"] for m in debug.snapshot()["allm"]]
+        return peak, kinds.count("helper"), len({m for m in kinds})
 
-    elapsed, peak, helpers = gosched.run(main, gomaxprocs=1)
-    assert elapsed < 3.0
-    assert peak >= 500  # all 1,000 unless spawning them took longer than a sleep
-    assert helpers >= peak  # idle now, kept for the next calls
+    peak, helpers, _ = gosched.run(main, gomaxprocs=1)
+    assert peak == 1000
+    assert helpers == 1000  # idle now, kept for the next calls
 
 
 def test_the_caller_s_thread_runs_its_other_goroutines() -> None:

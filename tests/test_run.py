@@ -255,9 +255,14 @@ def test_api_outside_run_says_call_run(call: Callable[[], object]) -> None:
         call()
 
 
-@pytest.mark.parametrize("call", [c for _, c in OUTSIDE], ids=[n for n, _ in OUTSIDE])
+# What a plain thread may not do even while a runtime is up: it has no goroutine of its own.
+NOT_FROM_THREADS = [c for n, c in OUTSIDE if n in ("goexit", "goid", "lock_os_thread")]
+
+
+@pytest.mark.parametrize("call", NOT_FROM_THREADS)
 def test_api_from_foreign_thread_during_run(call: Callable[[], object]) -> None:
-    """A plain thread is not a goroutine even while a runtime is up."""
+    """A plain thread is not a goroutine even while a runtime is up (tests/test_threads.py: it
+    may use channels, select, sync, contexts, go, gosched and gomaxprocs)."""
 
     def main() -> list[BaseException]:
         errs: list[BaseException] = []
@@ -276,7 +281,7 @@ def test_api_from_foreign_thread_during_run(call: Callable[[], object]) -> None:
     errs = gosched.run(main)
     assert len(errs) == 1
     assert isinstance(errs[0], RuntimeError), errs
-    assert "gosched.run" in str(errs[0])
+    assert "gosched.run" in str(errs[0]) or "plain thread" in str(errs[0])
 
 
 @pytest.mark.parametrize("fn", [None, 42])

@@ -34,6 +34,7 @@ from ._runtime import (
     default,
     entersyscallblock,
     exitsyscall,
+    from_future,
     nilchan,
     select,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "debug",
     "default",
     "errgroup",
+    "from_future",
     "go",
     "goexit",
     "goid",

@@ -12,6 +12,7 @@ semaphores are sync_runtime_Semacquire, ...), and PEP 8 names for what only gosc
 """
 
 from .blocking import SetMaxThreads, blockingcall, entersyscallblock, exitsyscall
+from .cgocall import from_future
 from .chan import Chan, NilChan, nilchan
 from .panic import Deadlock, FatalError, RuntimePanic, add_note, throw
 from .preempt import usercaller
@@ -94,6 +95,7 @@ __all__ = [
     "default",
     "entersyscallblock",
     "exitsyscall",
+    "from_future",
     "go",
     "goFunc",
     "goid",

@@ -53,7 +53,7 @@ from .proc import (
     exitsyscall_slow,
     gopark,
     goready,
-    notgoroutine,
+    needm,
     runtimecall,
     safepoint,
 )
@@ -148,6 +148,16 @@ def chanpark(
     gp.param = None
 
 
+class FutureError:
+    """A future's exception in a from_future channel (cgocall.py): receiving it raises it,
+    from FutureChan's receives and from select."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
 class Chan(Generic[T]):
     """A Go channel: ``Chan()`` unbuffered, ``Chan(n)`` with room for n values.
 
@@ -179,7 +189,7 @@ class Chan(Generic[T]):
         try:
             mp: M = getcurrent().m  # type: ignore[attr-defined]
         except AttributeError:
-            notgoroutine("Chan.send")
+            mp = needm("Chan.send")
         try:
             pp = mp.psyscall.pop()
         except IndexError:
@@ -200,7 +210,7 @@ class Chan(Generic[T]):
         try:
             mp: M = getcurrent().m  # type: ignore[attr-defined]
         except AttributeError:
-            notgoroutine("Chan.recv")
+            mp = needm("Chan.recv")
         try:
             pp = mp.psyscall.pop()
         except IndexError:
@@ -222,7 +232,7 @@ class Chan(Generic[T]):
         try:
             mp: M = getcurrent().m  # type: ignore[attr-defined]
         except AttributeError:
-            notgoroutine("Chan.recv_ok")
+            mp = needm("Chan.recv_ok")
         try:
             pp = mp.psyscall.pop()
         except IndexError:
@@ -257,7 +267,7 @@ class Chan(Generic[T]):
         try:
             mp: M = getcurrent().m  # type: ignore[attr-defined]
         except AttributeError:
-            notgoroutine("Chan.__next__")
+            mp = needm("Chan.__next__")
         try:
             pp = mp.psyscall.pop()
         except IndexError:

@@ -55,7 +55,7 @@ from greenlet import GreenletExit
 from . import proc
 from . import stack as _stack
 from .panic import ExitReason, FatalError, throw
-from .runtime2 import Sema, Sudog, _Prunning, safepoints, sched
+from .runtime2 import M_EXTRA, Sema, Sudog, _Prunning, safepoints, sched
 
 if TYPE_CHECKING:
     from .runtime2 import G, M
@@ -213,10 +213,14 @@ def teardown(m0: M, restore: Any) -> ExitReason | None:
         sweep()
     finally:
         _signal.restore(restore)  # before m0's note, the signal wakeup fd, is closed
+        from .cgocall import detachall
+
+        detachall()
         with sched.lock:
             ms = sched.allm + sched.freem
         for mp in ms:
-            mp.park.close()
+            if mp.kind != M_EXTRA:  # a plain thread may still be on its way out of it
+                mp.park.close()
         if _graveyard:
             _unlink()
             _graveyard[:] = [e for e in _graveyard if e[1].is_alive()]

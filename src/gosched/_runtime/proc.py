@@ -90,6 +90,7 @@ from .runtime2 import (
     GOID_CACHE_BATCH,
     GSTATUS_NAMES,
     LEGAL_TRANSITIONS,
+    M_EXTRA,
     RUNQ_SIZE,
     G,
     M,
@@ -169,6 +170,18 @@ def getm(what: str) -> M:
     return mp
 
 
+def getgoroutinem(what: str) -> M:
+    """getm for what only a goroutine can ask about itself (its id, Goexit, its thread lock):
+    RuntimeError from a plain thread too, even one that has called into the runtime."""
+    mp = getm(what)
+    if mp.kind == M_EXTRA:
+        raise RuntimeError(
+            f"gosched.{what}: called from a plain thread, which is not a goroutine (it may use "
+            "channels, select, sync and contexts, but has no goroutine of its own to ask about)"
+        )
+    return mp
+
+
 def getg() -> G | None:
     """The calling goroutine (Go's getg), or None when the caller is not one."""
     try:
@@ -199,12 +212,20 @@ def enter(what: str) -> M:
     try:
         mp: M = getcurrent().m  # type: ignore[attr-defined]
     except AttributeError:
-        notgoroutine(what)
+        mp = needm(what)
     try:
         pp = mp.psyscall.pop()
     except IndexError:
         pp = exitsyscall_slow(mp)  # noqa: F841 (go() uses pp)
     return mp
+
+
+def needm(what: str) -> M:
+    """The caller is not a goroutine: a plain thread becomes an M of its own (cgocall.py), if
+    the runtime is running; RuntimeError naming ``what`` otherwise."""
+    from .cgocall import needm as _needm
+
+    return _needm(what)
 
 
 def leave(mp: M) -> None:
@@ -255,6 +276,8 @@ def exitsyscall_slow(mp: M) -> P:
                     casgstatus(mp.curg, _Gsyscall, _Grunning)  # type: ignore[arg-type]
                     return pp
     if exiting:
+        if mp.kind == M_EXTRA:
+            raise RuntimeError("gosched: the runtime is ending")
         _exit.dying(mp, True)
     gp = mp.curg
     assert gp is not None
@@ -321,6 +344,11 @@ def safepoint(mp: M) -> None:
     The flag is cleared before the reasons are read, and whoever makes a reason sets it after,
     so a reason that arrives meanwhile is never lost.
     """
+    if mp.kind == M_EXTRA:
+        from .cgocall import dropm
+
+        dropm(mp)  # a plain thread: its flag is never cleared
+        return
     pending = False
     while mp.safepoint:
         if sched.exiting is not None:  # never cleared: the flag stays
@@ -438,6 +466,7 @@ def schedinit(procs: int | None) -> M:
     parsedebugvars()
     _preempt.start()
     sched.maxmcount = sched.maxthreads  # debug.set_max_threads outlives a run, as in Go
+    sched.threadsatstart = {t.ident for t in threading.enumerate() if t.ident is not None}
     sched.ncpu = _ncpu()
     mp = M()
     mp.g0 = getcurrent()
@@ -614,7 +643,7 @@ def go(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
     try:
         mp: M = getcurrent().m  # type: ignore[attr-defined]
     except AttributeError:
-        notgoroutine("go")
+        mp = needm("go")
     try:
         pp = mp.psyscall.pop()
     except IndexError:
@@ -1002,7 +1031,7 @@ def gkilled_m(mp: M, gp: G) -> None:
 
 def Goexit() -> NoReturn:
     """End the calling goroutine after its finally blocks run (runtime.Goexit)."""
-    getm("goexit")
+    getgoroutinem("goexit")
     raise GoexitUnwind
 
 
@@ -1805,6 +1834,8 @@ def LockOSThread() -> None:
 
 
 def _lockOSThread(mp: M) -> None:
+    if mp.kind == M_EXTRA:
+        getgoroutinem("lock_os_thread")
     gp: G = mp.curg  # type: ignore[assignment]
     mp.lockedExt += 1
     mp.lockedg = gp
@@ -1816,6 +1847,8 @@ def UnlockOSThread() -> None:
 
 
 def _unlockOSThread(mp: M) -> None:
+    if mp.kind == M_EXTRA:
+        getgoroutinem("unlock_os_thread")
     if mp.lockedExt == 0:
         return
     mp.lockedExt -= 1
@@ -1938,10 +1971,22 @@ def _gomaxprocs(mp: M, n: int) -> int:
 # checkdead
 
 
+def _newthreads() -> bool:
+    """A thread started during the run is alive and not one of the runtime's."""
+    ours = {mp.tid for mp in sched.allm}
+    old = sched.threadsatstart
+    for t in threading.enumerate():
+        i = t.ident
+        if i not in old and i not in ours and not t.name.startswith("gosched-M"):
+            return True
+    return False
+
+
 def checkdead() -> None:
     """Report a deadlock if no M can run and no goroutine can be woken. sched.lock held."""
     if sched.exiting is not None:
         return
+    sched.deadlockpending = False
     run = mcount() - sched.nmidle - sched.nmidlelocked - sched.nmsys - sched.nmidlehelper
     if run > 0:
         return
@@ -1969,6 +2014,11 @@ def checkdead() -> None:
     for pp in sched.allp:
         if pp.ntimers:
             return  # a pending timer will wake someone
+    if sched.nfutures or _newthreads():
+        # A future not done yet, or a thread started during the run, may still ready someone
+        # (cgocall.py): sysmon looks again until they are done.
+        sched.deadlockpending = True
+        return
     from .traceback import dumpall
 
     _exit.fatal_locked(Deadlock("all goroutines are asleep - deadlock!", dumpall(gs)))
@@ -2068,11 +2118,16 @@ def NumGoroutine() -> int:
     n = len(sched.allgs) - len(sched.gFree_stack) - len(sched.gFree_noStack)
     for pp in sched.allp:
         n -= len(pp.gFree)
+    # A plain thread's G counts only during its calls, as Go's extra G does (sched.ngsys).
+    n -= sched.nextradead
+    for mp in list(sched.allm):
+        if mp.kind == M_EXTRA and mp.curg is not None and mp.curg.atomicstatus == _Gsyscall:
+            n -= 1
     return max(n, 1)
 
 
 def goid() -> int:
-    mp = getm("goid")
+    mp = getgoroutinem("goid")
     gp = mp.curg
     assert gp is not None
     return gp.goid

@@ -87,11 +87,11 @@ GSTATUS_NAMES = {
 # Legal status transitions, checked by casgstatus (proc.go's casgstatus throws on others).
 LEGAL_TRANSITIONS: dict[int, frozenset[int]] = {
     _Gidle: frozenset({_Gdead}),
-    _Gdead: frozenset({_Grunnable}),
+    _Gdead: frozenset({_Grunnable, _Gsyscall}),  # _Gsyscall: needm's extra G (cgocall.py)
     _Grunnable: frozenset({_Grunning}),
     _Grunning: frozenset({_Gwaiting, _Grunnable, _Gsyscall, _Gdead}),
     _Gwaiting: frozenset({_Grunnable}),
-    _Gsyscall: frozenset({_Grunning, _Grunnable}),
+    _Gsyscall: frozenset({_Grunning, _Grunnable, _Gdead}),  # _Gdead: its plain thread ended
 }
 
 # P status (runtime2.go:107).
@@ -366,7 +366,8 @@ class M:
 M_GOROUTINES = 0
 M_SYSMON = 1
 M_HELPER = 2
-M_KINDS = {M_GOROUTINES: "goroutines", M_SYSMON: "sysmon", M_HELPER: "helper"}
+M_EXTRA = 3  # a plain thread that called into the runtime (cgocall.py), locked to its own G
+M_KINDS = {M_GOROUTINES: "goroutines", M_SYSMON: "sysmon", M_HELPER: "helper", M_EXTRA: "extra"}
 
 
 class P:
@@ -470,6 +471,10 @@ class Sched:
         "nmidlehelper",  # len(helpersidle): left out of checkdead, as idle Ms are
         "maxthreads",  # debug.set_max_threads: for the process's life, maxmcount at each start
         "epoch",  # a new object each run: a helper abandoned by a finished run knows it
+        "nfutures",  # from_future channels whose future is not done; under lock
+        "threadsatstart",  # idents of the threads alive when the run began (checkdead)
+        "deadlockpending",  # checkdead saw no M running, but a thread or future may help
+        "nextradead",  # Gs of plain threads that ended (in allgs, dead, never reused)
     )
 
     def __init__(self) -> None:
@@ -520,6 +525,10 @@ class Sched:
         self.helpersidle: list[M] = []
         self.nmidlehelper = 0
         self.epoch = object()
+        self.nfutures = 0
+        self.threadsatstart: set[int] = set()
+        self.deadlockpending = False
+        self.nextradead = 0
 
 
 class Sema:

@@ -33,7 +33,18 @@ import random
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import proc
-from .chan import Chan, NilChan, chanrecv, chansend, dequeue, nilchan, park_forever, recv, send
+from .chan import (
+    Chan,
+    FutureError,
+    NilChan,
+    chanrecv,
+    chansend,
+    dequeue,
+    nilchan,
+    park_forever,
+    recv,
+    send,
+)
 from .panic import RuntimePanic, throw
 from .runtime2 import (
     Sudog,
@@ -74,6 +85,13 @@ _KINDS: dict[Any, int] = {
     NilChan.recv_ok: _RECV_OK,
     NilChan.send: _SEND,
 }
+
+
+def selectable(cls: type[Chan[Any]]) -> None:
+    """Let select take the receive methods of cls, a Chan subclass that overrides them
+    (cgocall.FutureChan, which raises a future's exception from them, as select does too)."""
+    _KINDS[cls.recv] = _RECV
+    _KINDS[cls.recv_ok] = _RECV_OK
 
 
 def _badcase(i: int, case: Any) -> NoReturn:
@@ -122,7 +140,14 @@ def _parse(
 def select(*cases: Any) -> tuple[int, Any]:
     """Go's select statement: see the module docstring."""
     scases, dflt, nilcases = _parse(cases)
-    return proc.runtimecall("select", selectgo, scases, dflt, nilcases)
+    r = proc.runtimecall("select", selectgo, scases, dflt, nilcases)
+    v = r[1]
+    if v is not None:
+        if type(v) is FutureError:
+            raise v.exc
+        if type(v) is tuple and type(v[0]) is FutureError:
+            raise v[0].exc
+    return r
 
 
 def selunlock(locks: list[Any]) -> None:

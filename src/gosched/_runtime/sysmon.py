@@ -43,7 +43,7 @@ from . import preempt, proc
 from . import time as _time
 from .godebug import debug
 from .os_thread import newosproc
-from .runtime2 import M_SYSMON, M, _Gsyscall, _Pidle, _Prunning, _Psyscall, sched
+from .runtime2 import M_GOROUTINES, M_SYSMON, M, _Gsyscall, _Pidle, _Prunning, _Psyscall, sched
 
 if TYPE_CHECKING:
     from .runtime2 import P
@@ -110,10 +110,17 @@ def sysmon(mp: M) -> None:
         if sched.exiting is not None:
             return
         now = nanotime()
+        if sched.deadlockpending:
+            # checkdead found no M running but waits for a thread or a future (cgocall.py).
+            with sched.lock:
+                proc.checkdead()
+            if sched.exiting is not None:
+                return
         if (
             debug.schedtrace <= 0
             and (sched.gcwaiting or sched.npidle == sched.gomaxprocs)
             and not (preempt.enabled and _runninguser())
+            and not sched.deadlockpending
         ):
             sleep = 0
             with sched.lock:
@@ -213,7 +220,7 @@ def _workforanotherm(pp: P, now: int) -> bool:
         return True
     mp = None
     for m in sched.allm:
-        if m.oldp is pp and m.p is None:
+        if m.oldp is pp and m.p is None and m.kind == M_GOROUTINES:
             mp = m
             break
     for q in (pp.runnext, pp.runq, sched.runq):
@@ -252,7 +259,7 @@ def preemptone(pp: P) -> bool:
     mp = pp.m
     if mp is None and pp.status == _Psyscall:
         for m in sched.allm:
-            if m.oldp is pp and m.p is None:
+            if m.oldp is pp and m.p is None and m.kind == M_GOROUTINES:
                 mp = m
                 break
     if mp is None:
