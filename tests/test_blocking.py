@@ -306,9 +306,9 @@ def test_dump_shows_syscalls_their_minutes_and_goroutines_waiting_for_a_busy_m()
     goroutine that started on that thread shown runnable, waiting for its M (the sibling
     stall that blocking(fn) cures)."""
 
-    def main() -> str:
+    def main() -> Any:
         wake = gosched.Chan[None](1)
-        out = gosched.Chan[str](1)
+        out = gosched.Chan[tuple[str, int]](1)
 
         def sibling() -> None:
             wake.recv()
@@ -318,16 +318,17 @@ def test_dump_shows_syscalls_their_minutes_and_goroutines_waiting_for_a_busy_m()
             m0 = next(m for m in sched.allm if m.id == 0)
             m0.syscallwhen -= 150 * 10**9  # as if main had been in its call for 2.5 minutes
             wake.send(None)  # sibling is runnable now, but its thread is busy
-            out.send(debug.stack())
+            out.send((debug.stack(), debug.snapshot()["sched"]["nstalled"]))
 
         gosched.go(sibling)
         gosched.gosched()  # sibling starts on this thread and parks
         gosched.go(dumper)  # has not started: runs on the M the P is handed to
         with gosched.blocking():
             time.sleep(0.3)  # the blocking call
-        return out.recv() or ""
+        return out.recv()
 
-    dump = gosched.run(main, gomaxprocs=1)
+    dump, stalled = gosched.run(main, gomaxprocs=1)
+    assert stalled == 1  # the snapshot counts it (schedtrace will print it)
     blocks = {b.splitlines()[0]: b for b in dump.strip().split("\n\n")}
     main_block = blocks["goroutine 1 [syscall, 2 minutes]:"]
     assert main_block.splitlines()[1].startswith("tests.test_blocking.test_dump_shows")

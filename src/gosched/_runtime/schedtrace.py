@@ -10,7 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from .proc import mcount
-from .runtime2 import GSTATUS_NAMES, M_KINDS, PSTATUS_NAMES, G, M, P, sched
+from .runtime2 import (
+    GSTATUS_NAMES,
+    M_KINDS,
+    PSTATUS_NAMES,
+    G,
+    M,
+    P,
+    _Grunnable,
+    _Gsyscall,
+    sched,
+)
 
 
 def _gid(gp: G | None) -> int | None:
@@ -23,6 +33,19 @@ def _mid(mp: M | None) -> int | None:
 
 def _pid(pp: P | None) -> int | None:
     return None if pp is None else pp.id
+
+
+def stalled(gs: list[G]) -> int:
+    """How many of gs are runnable but bound to an M whose goroutine is in a syscall."""
+    n = 0
+    for gp in gs:
+        if gp.atomicstatus != _Grunnable:
+            continue
+        bm = gp.boundm
+        busy = None if bm is None else bm.curg
+        if busy is not None and busy is not gp and busy.atomicstatus == _Gsyscall:
+            n += 1
+    return n
 
 
 def snapshot() -> dict[str, Any]:
@@ -50,6 +73,11 @@ def snapshot() -> dict[str, Any]:
             "gcwaiting": sched.gcwaiting,
             "stopwait": sched.stopwait,
             "mainstarted": sched.mainStarted,
+            "nmsys": sched.nmsys,
+            "nmidlehelper": sched.nmidlehelper,
+            # Runnable goroutines that can only run on an M busy in a blocking call, where
+            # they started (the sibling stall; the dump says "waiting for M<id>").
+            "nstalled": stalled(gs),
         }
         allp = list(sched.allp)
         allm = list(sched.allm)
