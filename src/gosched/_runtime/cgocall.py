@@ -46,6 +46,8 @@ from .runtime2 import (
     _Gidle,
     _Grunning,
     _Gsyscall,
+    _Pidle,
+    _Psyscall,
     sched,
 )
 from .select import selectable
@@ -121,19 +123,38 @@ def dropm(mp: M) -> None:
         try:
             pp: P | None = mp.psyscall.pop()
         except IndexError:
-            return  # taken already (sysmon, or the end of the run)
-        if pp is None or mp.p is not pp:
-            return  # the run ended while the thread waited: it has no P
-        gp: G = mp.curg  # type: ignore[assignment]
-        proc.releasep(mp)
-        proc.casgstatus(gp, _Grunning, _Gsyscall)
+            # sysmon marked it in a syscall (or the run is ending): take the P back from
+            # that state, or it would stay _Psyscall with no M to come back for it.
+            pp = _reclaim_locked(mp)
+            if pp is None:
+                return
+        else:
+            if pp is None or mp.p is not pp:
+                return  # the run ended while the thread waited: it has no P
+            gp: G = mp.curg  # type: ignore[assignment]
+            proc.releasep(mp)
+            proc.casgstatus(gp, _Grunning, _Gsyscall)
     proc.handoffp(pp)
 
 
+def _reclaim_locked(mp: M) -> P | None:
+    """mp's P, if sysmon marked it _Psyscall and nobody has taken it since; made idle for a
+    hand-off. sched.lock held."""
+    pp = mp.oldp
+    mp.oldp = None
+    if pp is None or pp.status != _Psyscall or sched.exiting is not None:
+        return None
+    pp.status = _Pidle
+    pp.syscalltick += 1
+    return pp
+
+
 def _threadend(mp: M, epoch: object) -> None:
+    pp = None
     with sched.lock:
         if epoch is not sched.epoch or mp not in sched.allm:
             return
+        pp = _reclaim_locked(mp)
         sched.allm.remove(mp)
         sched.freem.append(mp)
         sched.nmfreed += 1
@@ -142,8 +163,10 @@ def _threadend(mp: M, epoch: object) -> None:
         if gp is not None and gp.atomicstatus == _Gsyscall:
             proc.casgstatus(gp, _Gsyscall, _Gdead)
             sched.nextradead += 1
-        if sched.exiting is None:
+        if sched.exiting is None and pp is None:
             proc.checkdead()
+    if pp is not None:
+        proc.handoffp(pp)  # whoever goes idle after it runs checkdead
 
 
 def detachall() -> None:

@@ -13,10 +13,13 @@ never run. proc.mexit kills the stacks of its M before the thread returns.
 
 from __future__ import annotations
 
+import math
 import os
 import select
 import threading
 from collections.abc import Callable
+
+_FD_SETSIZE = 1024
 
 
 class Note:
@@ -27,13 +30,14 @@ class Note:
     under sched.lock after waking, so a stale wake-up only costs a loop.
     """
 
-    __slots__ = ("_rfd", "_wfd", "_eventfd")
+    __slots__ = ("_rfd", "_wfd", "_eventfd", "_poll")
     _rfd: int
     _wfd: int
 
     def __init__(self, pipe: bool = False) -> None:
         """A pipe instead of an eventfd when asked (m0 while Ctrl-C is the runtime's: signal.py
         makes its write end the signal wakeup fd, which takes single bytes)."""
+        self._poll: select.poll | None = None
         eventfd = getattr(os, "eventfd", None)
         if eventfd is not None and not pipe:
             fd = eventfd(0, os.EFD_CLOEXEC)
@@ -73,10 +77,20 @@ class Note:
                 continue
 
     def tsleep(self, seconds: float) -> bool:
-        """Sleep at most ``seconds``; return whether a wake-up arrived."""
-        r, _, _ = select.select([self._rfd], [], [], seconds)
-        if not r:
-            return False
+        """Sleep at most ``seconds``; return whether a wake-up arrived. select's timeout has
+        microseconds (sysmon sleeps 20 µs), but it takes no fd past 1023, which a thousand
+        blocking() helpers reach: those poll, to the millisecond."""
+        fd = self._rfd
+        if fd < _FD_SETSIZE:
+            if not select.select([fd], [], [], seconds)[0]:
+                return False
+        else:
+            p = self._poll
+            if p is None:
+                p = self._poll = select.poll()
+                p.register(fd, select.POLLIN)
+            if not p.poll(max(0, math.ceil(seconds * 1000))):
+                return False
         self.sleep()
         return True
 
