@@ -48,12 +48,13 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import proc
 from .godebug import debug
-from .runtime2 import M_GOROUTINES, _Gsyscall, sched
+from .runtime2 import M_GOROUTINES, _Gsyscall, _Psyscall, sched
 
 if TYPE_CHECKING:
     from .runtime2 import G
@@ -79,6 +80,7 @@ _armed: dict[CodeType, int] = {}  # code object -> how many targets armed it
 _raises: dict[int, tuple[G, BaseException]] = {}  # thread ident -> what to raise, after a JUMP
 
 _get_ident = threading.get_ident
+_nanotime = time.monotonic_ns
 
 _api: Any = None
 
@@ -162,38 +164,64 @@ _raises_codes: set[CodeType] = set()
 # sysmon's side
 
 
-def check(now: int) -> None:
-    """One look (from sysmon): arm the goroutines that have run user code for forcePreemptNS
-    without entering the runtime, disarm the ones that came back."""
+def check(now: int) -> int:
+    """One look (from sysmon): arm the goroutines whose time slice is over (or ends within
+    ``_EARLY``: the callback then waits for its end itself) and that have been running user code
+    since sysmon's first look at them (``_Gsyscall``: no runtime call since), disarm the ones
+    that came back. Returns when the next slice not yet armed ends (0 if none), for sysmon to
+    wake in time for it.
+
+    A slice starts when its P's schedtick changed (sysmon's sysmontick, which takes a preemption
+    as the start of the next slice); a goroutine whose P was handed off meanwhile has no slice,
+    and counts from sysmon's first look at it instead."""
     from .sysmon import forcePreemptNS
 
     cands: dict[int, G] = {}
+    nextdue = 0
     for mp in list(sched.allm):
         if mp.kind != M_GOROUTINES:
             continue
         gp = mp.curg
-        if (
-            gp is None
-            or gp.atomicstatus != _Gsyscall
-            or gp.inblocking
-            or mp.syscallwhen + forcePreemptNS > now
-        ):
+        if gp is None or gp.atomicstatus != _Gsyscall or gp.inblocking:
+            continue
+        pp = mp.oldp
+        if pp is not None and pp.status == _Psyscall and pp.m is None:
+            start = max(pp.sysmontick.schedwhen, 1)
+        else:
+            start = mp.syscallwhen
+        due = start + forcePreemptNS
+        if due - _EARLY > now:
+            if nextdue == 0 or due < nextdue:
+                nextdue = due
             continue
         cands[mp.tid] = gp
+        _due[mp.tid] = due
     if not cands and not _targets:
-        return
+        return nextdue
     with _lock:
         for tid, gp in list(_targets.items()):
             if cands.get(tid) is not gp:
                 _disarm_locked(tid)
     if not cands:
-        return
+        return nextdue
     frames = sys._current_frames()
     for tid, gp in cands.items():
         f = frames.get(tid)
         if f is not None:
             _arm(tid, gp, f)
     del frames
+    # A goroutine is about to be switched out: the next one's slice starts then, and may be a
+    # loop too. Look in time for its end.
+    soon = now + forcePreemptNS
+    return soon if nextdue == 0 or soon < nextdue else nextdue
+
+
+# How long before a slice ends sysmon may arm it (the callback waits for the end): sysmon
+# gets the GIL from a running loop only at the interpreter's switch interval, so it wakes that
+# much before the end, and may get it a little early.
+_EARLY = 1_000_000
+_due: dict[int, int] = {}  # thread ident -> when its goroutine's slice ends (nanotime)
+lastyield = 0  # when a goroutine was last preempted (nanotime): the next slice starts then
 
 
 def _arm(tid: int, gp: G, f: FrameType | None) -> None:
@@ -275,10 +303,14 @@ def _event(gp: G, code: CodeType, jump: bool) -> Any:
     if getcurrent() is not gp.stack or not safepoint(sys._getframe(2)):
         return None
     tid = _get_ident()
+    if _nanotime() < _due.get(tid, 0):
+        return None  # armed a little early (check)
     with _lock:
         if _targets.get(tid) is not gp:
             return None
         _disarm_locked(tid)
+    global lastyield
+    lastyield = _nanotime()
     api = _api
     ts = api.PyThreadState_Get()
     api.PyThreadState_LeaveTracing(ts)

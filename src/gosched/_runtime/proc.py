@@ -370,6 +370,7 @@ def safepoint(mp: M) -> None:
             else:
                 mp.preempt = -1
                 mp.preemptg = None
+                _preempt.lastyield = nanotime()  # the next slice starts now
                 try:
                     mp.psyscall.pop()
                 except IndexError:

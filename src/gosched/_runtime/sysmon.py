@@ -36,6 +36,7 @@ only delays a decision to the next look.
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -99,14 +100,18 @@ def sysmon(mp: M) -> None:
     """The monitor's loop (Go's sysmon); returns when the runtime stops."""
     idle = 0  # looks in a row that retook nothing
     delay = 0  # µs
+    delay_next = 0  # µs: this look's sleep, shortened for a preemption due (preempt.check)
     note = mp.park
+    global _lastlook
+    _lastlook = nanotime()  # slices seen at the first look began after this
     while True:
         if idle == 0:
             delay = 20
         elif idle > 50:
             delay *= 2
         delay = min(delay, 10_000)
-        note.tsleep(delay / 1e6)
+        note.tsleep((min(delay, delay_next) if delay_next else delay) / 1e6)
+        delay_next = 0
         if sched.exiting is not None:
             return
         now = nanotime()
@@ -119,9 +124,12 @@ def sysmon(mp: M) -> None:
         if (
             debug.schedtrace <= 0
             and (sched.gcwaiting or sched.npidle == sched.gomaxprocs)
-            and not (preempt.enabled and _runninguser())
             and not sched.deadlockpending
         ):
+            # A goroutine running user code with no P may be a Python loop only sysmon can
+            # preempt: sleep lightly then, but still as one that acquirep wakes (so that the
+            # next blocking call is retaken as promptly as after a deep sleep).
+            light = preempt.enabled and _runninguser()
             sleep = 0
             with sched.lock:
                 if (sched.gcwaiting or sched.npidle == sched.gomaxprocs) and sched.exiting is None:
@@ -129,11 +137,15 @@ def sysmon(mp: M) -> None:
                     if nxt == 0 or nxt > now:
                         sched.sysmonwait = True
                         sleep = _DEEP_SLEEP_NS if nxt == 0 else min(nxt - now, _DEEP_SLEEP_NS)
+                        if light:
+                            sleep = min(sleep, delay * 1000)
             if sleep:
-                preempt.disarmall()
+                if not light:
+                    preempt.disarmall()
                 woken = note.tsleep(sleep / 1e9)
                 with sched.lock:
                     sched.sysmonwait = False
+                _lastlook = nanotime()  # no P ran a slice meanwhile
                 if sched.exiting is not None:
                     return
                 if woken:
@@ -145,8 +157,19 @@ def sysmon(mp: M) -> None:
             idle = 0
         else:
             idle += 1
+        _lastlook = now
+        nap = delay
         if preempt.enabled:
-            preempt.check(now)
+            due = preempt.check(now)
+            if due:
+                # Wake a GIL hand-over before a loop's slice ends: the loop holds the GIL, and
+                # sysmon gets it only when the interpreter's switch interval forces it out.
+                gil = int(sys.getswitchinterval() * 1e9)
+                d = due - gil - now
+                if d <= 0:
+                    d = due - now
+                nap = max(20, min(nap, d // 1000))
+        delay_next = nap
 
 
 def _runninguser() -> bool:
@@ -157,6 +180,9 @@ def _runninguser() -> bool:
         if gp is not None and gp.atomicstatus == _Gsyscall and mp.p is None and not gp.inblocking:
             return True
     return False
+
+
+_lastlook = 0  # when retake last looked (nanotime)
 
 
 def retake(now: int) -> int:
@@ -170,8 +196,15 @@ def retake(now: int) -> int:
             # goroutine, or goroutines handing the P on through runnext (one time slice).
             t = pp.schedtick
             if pd.schedtick != t:
+                # The slice began since the last look: at a preemption if there was one since
+                # (preempt.lastyield), else take the last look as its start (Go's sysmon
+                # takes the look that sees it, which lets slices run a look longer).
                 pd.schedtick = t
-                pd.schedwhen = now
+                start = _lastlook or now
+                y = preempt.lastyield
+                if start < y <= now:
+                    start = y
+                pd.schedwhen = start
             elif pd.schedwhen + forcePreemptNS <= now:
                 # Go retakes a P in a syscall here (``sysretake``): it has no M to ask. Here a
                 # P is _Psyscall whenever sysmon happened to look while its goroutine ran a few
