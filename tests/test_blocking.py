@@ -161,7 +161,7 @@ def test_helpers_are_reused_and_idle_ones_end(monkeypatch: pytest.MonkeyPatch) -
 
 def test_the_context_form_hands_the_p_off_at_once() -> None:
     """``with blocking()``: the P goes to another M before the body starts, so a goroutine
-    that has not started runs there at once (sysmon would take 0.5 ms or more to notice), and
+    that has not started runs there at once (sysmon would take 0.2 ms or more to notice), and
     the goroutine shows as in a syscall; afterwards it has a P again on its own thread."""
 
     def main() -> dict[str, Any]:

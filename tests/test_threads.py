@@ -165,12 +165,16 @@ def test_an_idle_attached_thread_is_not_a_goroutine() -> None:
         ch = gosched.Chan[int]()
         go_on = threading.Event()
 
+        sent = threading.Event()
+
         def worker() -> None:
             ch.send(1)
+            sent.set()  # out of its call
             go_on.wait(5)
 
         t = _thread(worker)
         ch.recv()
+        sent.wait(5)
         idle = gosched.num_goroutine()
         go_on.set()
         t.join()

@@ -17,7 +17,7 @@ Each look (retake)
 - ... a later look finds the P still ``_Psyscall``, with the same syscalltick, at least
   ``minSyscallNS`` after the first: then sysmon hands it to another M (handoffp), unless the P
   has nothing queued, some M spins or some P is idle, and the syscall began less than 10 ms ago
-  (Go's retake conditions, word for word; Go waits one look, not 0.5 ms). The G's M
+  (Go's retake conditions, word for word; Go waits one look, not 0.2 ms). The G's M
   keeps running the user code; when it comes back it takes an idle P, or queues its G and waits
   (exitsyscall0).
 - A P whose schedtick has not moved for ``forcePreemptNS`` (10 ms) runs a goroutine, or a chain
@@ -57,7 +57,7 @@ forcePreemptNS = 10_000_000
 # How long a P must stay in a syscall before sysmon hands it off. Go: one sysmon look (20 µs
 # at least). A GIL hand-over takes that long and more: the goroutine sysmon looked at may not
 # have had the GIL back yet (see retake).
-minSyscallNS = 500_000
+minSyscallNS = 200_000
 
 # Deep sleep lasts at most this long (Go's forcegcperiod / 2).
 _DEEP_SLEEP_NS = 60_000_000_000
