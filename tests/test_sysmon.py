@@ -475,3 +475,32 @@ def test_preemption_keeps_except_and_finally_of_the_loop() -> None:
         return log
 
     assert gosched.run(main, gomaxprocs=1) == ["caught", "finally"]
+
+
+@needs_monitoring
+def test_a_loop_holding_a_thread_lock_is_not_preempted_inside_it() -> None:
+    """Goroutines of one thread take a threading.Lock in their loops. Switched out inside
+    ``with lock:``, one would leave the lock held, and the next one would block the thread
+    for good (the holder can only run on it): preemption waits for the ``with`` to end."""
+
+    def main() -> int:
+        lock = threading.Lock()
+        total = 0
+        wg = WaitGroup()
+
+        def spin() -> None:
+            nonlocal total
+            end = time.monotonic() + 0.3
+            while time.monotonic() < end:
+                with lock:
+                    for _ in range(200):
+                        total += 1
+            wg.done()
+
+        for _ in range(3):
+            wg.add(1)
+            gosched.go(spin)
+        wg.wait()
+        return total
+
+    assert gosched.run(main, gomaxprocs=1) > 0

@@ -300,7 +300,8 @@ def _event(gp: G, code: CodeType, jump: bool) -> Any:
         return _DISABLE  # never a safe point, for any thread: stop firing here
     from greenlet import getcurrent
 
-    if getcurrent() is not gp.stack or not safepoint(sys._getframe(2)):
+    f = sys._getframe(2)
+    if getcurrent() is not gp.stack or not safepoint(f) or inwith(f):
         return None
     tid = _get_ident()
     if _nanotime() < _due.get(tid, 0):
@@ -356,6 +357,54 @@ def _instruction(code: CodeType, offset: int) -> Any:
             _raises_codes.discard(code)
             _monitoring.set_local_events(_tool, code, _armed_events(code))
     raise exc
+
+
+def inwith(f: FrameType | None) -> bool:
+    """Whether a frame from f down is in the body of a ``with`` statement. Its context manager
+    may be a thread's lock (``with threading.Lock():``, logging's handlers, queue.Queue):
+    switched out while holding it, the goroutine would leave it held, and the next goroutine of
+    its thread that takes it would block the thread, with the holder unable to run again on it.
+    So a loop inside a ``with`` is not preempted (one that calls acquire() and release() itself
+    still can be: the documented hazard)."""
+    while f is not None:
+        code = f.f_code
+        if not code.co_filename.startswith(_PKGDIR):
+            ranges = _withranges.get(code)
+            if ranges is None:
+                ranges = _withranges[code] = _with_ranges(code)
+            lasti = f.f_lasti
+            for start, end in ranges:
+                if start <= lasti < end:
+                    return True
+        f = f.f_back
+    return False
+
+
+_withranges: dict[CodeType, tuple[tuple[int, int], ...]] = {}
+
+
+def _with_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:
+    """The bytecode ranges of code's ``with`` bodies: exception-table entries whose handler
+    begins PUSH_EXC_INFO, WITH_EXCEPT_START (3.11-3.13), each stretched over the call of
+    ``__exit__`` that follows the body (a LINE event fires before it, the lock still held)."""
+    import dis
+
+    bc = dis.Bytecode(code)
+    ops = [(i.offset, i.opname) for i in bc]
+    index = {off: k for k, (off, _) in enumerate(ops)}
+    out = []
+    for e in bc.exception_entries:  # type: ignore[attr-defined]
+        k = index.get(e.target)
+        if k is None or not any(op == "WITH_EXCEPT_START" for _, op in ops[k : k + 3]):
+            continue
+        end = e.end
+        j = next((i for i, (off, _) in enumerate(ops) if off >= e.end), len(ops))
+        for off, op in ops[j : j + 8]:
+            if op == "CALL":
+                end = off + 2
+                break
+        out.append((e.start, end))
+    return tuple(out)
 
 
 def safepoint(f: FrameType | None) -> bool:
