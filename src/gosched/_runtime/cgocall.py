@@ -174,6 +174,11 @@ def detachall() -> None:
     for mp in list(sched.allm) + list(sched.freem):
         if mp.kind != M_EXTRA:
             continue
+        # A thread parked in the runtime that has not woken since startexit would, after
+        # sched.reset, see no exit going on: tell it it is detached, and wake it again.
+        with sched.lock:
+            mp.exited = True
+        mp.park.wakeup()
         gp = mp.lockedg
         st = None if gp is None else gp.stack
         if st is not None and getattr(st, "m", None) is mp:

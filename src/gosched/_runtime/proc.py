@@ -1262,6 +1262,8 @@ def schedule(mp: M) -> None:
             # A locked M runs only Gs bound to it (Go's stoplockedm at the top of schedule).
             gp = stoplockedm(mp)
             if gp is None:
+                if mp.exited:
+                    return  # a plain thread's M, detached at the end of the run (cgocall.py)
                 if mp.retired and mp.nbound == 0 and mp is not m0:
                     return
                 continue
@@ -1623,7 +1625,7 @@ def mpark(mp: M) -> None:
             finally:
                 mp.blocked = False
         with sched.lock:
-            if sched.exiting is not None or not (mp.idle or mp.lockedidle):
+            if sched.exiting is not None or mp.exited or not (mp.idle or mp.lockedidle):
                 return
 
 
@@ -1820,7 +1822,7 @@ def stoplockedm(mp: M) -> G | None:
         if sched.exiting is not None:
             return None
     mpark(mp)
-    if sched.exiting is not None:
+    if sched.exiting is not None or mp.exited:
         return None
     pp = mp.nextp
     mp.nextp = None
