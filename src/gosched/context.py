@@ -182,13 +182,9 @@ def _name(c: object) -> str:
 
 def _outside_goroutine(what: str) -> bool:
     """True when the caller is not a goroutine and no run is active (channels can be closed
-    without waking anyone); False in a goroutine. RuntimeError from a foreign thread while a
-    run is active."""
-    if ingoroutine():
-        return False
-    if running():
-        checkgoroutine(what)
-    return True
+    without waking anyone); False in a goroutine, or in a plain thread while a run is active
+    (its runtime calls make it an M, cgocall.py)."""
+    return not (ingoroutine() or running())
 
 
 def _close_outside(d: Chan[Any]) -> None:

@@ -197,9 +197,14 @@ def ingoroutine() -> bool:
 
 
 def checkgoroutine(what: str) -> None:
-    """RuntimeError naming ``what`` unless the caller is a goroutine: public operations that
-    will need the runtime check it before they change any state."""
-    getm(what)
+    """RuntimeError naming ``what`` unless the caller is a goroutine, or a plain thread while
+    a run is active (its runtime calls make it an M: cgocall.py): public operations that will
+    need the runtime check it before they change any state."""
+    try:
+        getcurrent().m  # type: ignore[attr-defined]  # noqa: B018
+    except AttributeError:
+        if not running():
+            notgoroutine(what)
 
 
 # ---------------------------------------------------------------------------------------------
