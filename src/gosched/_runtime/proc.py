@@ -376,6 +376,10 @@ def safepoint(mp: M) -> None:
                 mp.preempt = -1
                 mp.preemptg = None
                 _preempt.lastyield = nanotime()  # the next slice starts now
+                if mp is m0 and sched.sigint:
+                    # The flag was cleared for both reasons: g0 and the next goroutine must
+                    # still see the Ctrl-C (else it is lost while the P changes hands).
+                    mp.safepoint = True
                 try:
                     mp.psyscall.pop()
                 except IndexError:
