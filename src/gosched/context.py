@@ -180,7 +180,7 @@ def _name(c: object) -> str:
     return repr(c)
 
 
-def _outside_goroutine(what: str) -> bool:
+def _outside_goroutine() -> bool:
     """True when the caller is not a goroutine and no run is active (channels can be closed
     without waking anyone); False in a goroutine, or in a plain thread while a run is active
     (its runtime calls make it an M, cgocall.py)."""
@@ -584,7 +584,7 @@ def with_cancel(parent: Context) -> tuple[Context, CancelFunc]:
     _propagate_cancel(parent, c, "context.with_cancel")
 
     def cancel() -> None:
-        c._cancel(True, Canceled(), None, _outside_goroutine("context.cancel"))
+        c._cancel(True, Canceled(), None, _outside_goroutine())
 
     return c, cancel
 
@@ -597,7 +597,7 @@ def with_cancel_cause(parent: Context) -> tuple[Context, CancelCauseFunc]:
     _propagate_cancel(parent, c, "context.with_cancel_cause")
 
     def cancel(cause: Exception | None = None) -> None:
-        c._cancel(True, Canceled(), cause, _outside_goroutine("context.cancel"))
+        c._cancel(True, Canceled(), cause, _outside_goroutine())
 
     return c, cancel
 
@@ -676,7 +676,7 @@ def with_deadline_cause(
         c._cancel(True, DeadlineExceeded(), cause, _outside())
 
         def cancel_expired() -> None:
-            c._cancel(False, Canceled(), None, _outside_goroutine("context.cancel"))
+            c._cancel(False, Canceled(), None, _outside_goroutine())
 
         return c, cancel_expired
 
@@ -697,7 +697,7 @@ def with_deadline_cause(
             t.stop()
 
     def cancel() -> None:
-        c._cancel(True, Canceled(), None, _outside_goroutine("context.cancel"))
+        c._cancel(True, Canceled(), None, _outside_goroutine())
 
     return c, cancel
 
@@ -764,7 +764,7 @@ def after_func(ctx: Context, f: Callable[[], object]) -> Callable[[], bool]:
         a._once = True
         mu.release()
         if stopped:
-            a._cancel(True, Canceled(), None, _outside_goroutine("context.after_func stop"))
+            a._cancel(True, Canceled(), None, _outside_goroutine())
         return stopped
 
     return stop

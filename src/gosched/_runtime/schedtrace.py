@@ -17,10 +17,9 @@ from .runtime2 import (
     G,
     M,
     P,
-    _Grunnable,
-    _Gsyscall,
     sched,
 )
+from .traceback import stalledon
 
 
 def _gid(gp: G | None) -> int | None:
@@ -37,15 +36,7 @@ def _pid(pp: P | None) -> int | None:
 
 def stalled(gs: list[G]) -> int:
     """How many of gs are runnable but bound to an M whose goroutine is in a syscall."""
-    n = 0
-    for gp in gs:
-        if gp.atomicstatus != _Grunnable:
-            continue
-        bm = gp.boundm
-        busy = None if bm is None else bm.curg
-        if busy is not None and busy is not gp and busy.atomicstatus == _Gsyscall:
-            n += 1
-    return n
+    return sum(1 for gp in gs if stalledon(gp) is not None)
 
 
 def snapshot() -> dict[str, Any]:

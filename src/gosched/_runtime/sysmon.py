@@ -244,6 +244,14 @@ def retake(now: int) -> int:
     return n
 
 
+def _syscallm(pp: P) -> M | None:
+    """The M whose goroutine's syscall pp is (sysmon took its token: proc._taketoken)."""
+    for m in sched.allm:
+        if m.oldp is pp and m.p is None and m.kind == M_GOROUTINES:
+            return m
+    return None
+
+
 def _workforanotherm(pp: P, now: int) -> bool:
     """Another M could run something if it had pp: a goroutine in pp's queues or at the head of
     the global queue that has not started yet or started on another M than pp's syscall, or
@@ -251,11 +259,7 @@ def _workforanotherm(pp: P, now: int) -> bool:
     w = pp.timer0When
     if w != 0 and w <= now:
         return True
-    mp = None
-    for m in sched.allm:
-        if m.oldp is pp and m.p is None and m.kind == M_GOROUTINES:
-            mp = m
-            break
+    mp = _syscallm(pp)
     for q in (pp.runnext, pp.runq, sched.runq):
         for k, gp in enumerate(list(q)):
             if k == 64:
@@ -291,10 +295,7 @@ def preemptone(pp: P) -> bool:
     whose syscall it is."""
     mp = pp.m
     if mp is None and pp.status == _Psyscall:
-        for m in sched.allm:
-            if m.oldp is pp and m.p is None and m.kind == M_GOROUTINES:
-                mp = m
-                break
+        mp = _syscallm(pp)
     if mp is None:
         return False
     gp = mp.curg

@@ -27,7 +27,7 @@ import time
 from types import CodeType, FrameType
 from typing import Any
 
-from .runtime2 import GSTATUS_NAMES, G, _Gdead, _Grunnable, _Grunning, _Gsyscall, _Gwaiting
+from .runtime2 import GSTATUS_NAMES, G, M, _Gdead, _Grunnable, _Grunning, _Gsyscall, _Gwaiting
 
 _HIDDEN = ("gosched._runtime", "gosched.cli", "runpy", "greenlet")
 
@@ -106,12 +106,23 @@ def goroutineheader(gp: G, isself: bool = False) -> str:
             s += f", {minutes} minutes"
     if gp.lockedm is not None:
         s += ", locked to thread"
-    elif status == _Grunnable:
-        bm = gp.boundm
-        busy = None if bm is None else bm.curg
-        if busy is not None and busy is not gp and busy.atomicstatus == _Gsyscall:
-            s += f", waiting for M{bm.id}"  # type: ignore[union-attr]
+    else:
+        bm = stalledon(gp)
+        if bm is not None:
+            s += f", waiting for M{bm.id}"
     return f"goroutine {gp.goid} [{s}]:"
+
+
+def stalledon(gp: G) -> M | None:
+    """The M a runnable gp waits for while that M is busy in a blocking call (gp started
+    there and can run nowhere else: the sibling stall), or None."""
+    if gp.atomicstatus != _Grunnable:
+        return None
+    bm = gp.boundm
+    busy = None if bm is None else bm.curg
+    if busy is not None and busy is not gp and busy.atomicstatus == _Gsyscall:
+        return bm
+    return None
 
 
 def _frames(gp: G, self_frame: FrameType | None) -> list[str]:
