@@ -95,7 +95,15 @@ def loop_mutex():
         mu.unlock()
 
 
+def loop_pure():
+    """A pure-Python loop: only preemption (CPython 3.12+) stops it."""
+    n = 0
+    while True:
+        n += 1
+
+
 LOOPS = {
+    "pure": loop_pure,
     "chan": loop_chan,
     "select_ready": loop_select_ready,
     "select_default": loop_select_default,

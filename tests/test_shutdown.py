@@ -21,6 +21,7 @@ start_loopers in tests/_child.py).
 from __future__ import annotations
 
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -68,6 +69,22 @@ def test_looping_goroutines_are_killed(tmp_path: Path, shape: str, procs: int, e
     channel, a select with a ready case or a default, gosched(), an uncontended Mutex). Main
     returns (exit 0), raises (exit 2, a panic) or is interrupted (exit 130): each looper gets
     GreenletExit at its next operation, its finally block runs, the process ends at once."""
+    _loopers_are_killed(tmp_path, shape, procs, ending)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="preemption needs sys.monitoring (3.12+)")
+@pytest.mark.parametrize("ending", ["return", "raise", "sigint"])
+@pytest.mark.parametrize("procs", [2, 4])
+def test_pure_python_loops_are_killed(tmp_path: Path, procs: int, ending: str) -> None:
+    """Goroutines on other threads run pure-Python loops that never call gosched, each on its
+    own thread, when main returns, raises or is interrupted: each loop is preempted at once and
+    gets GreenletExit there (not only loops that happened to be preempted already: a loop
+    running when the program ends kept the process alive for good), and its finally block runs
+    to its end (a preemption in it would abandon the goroutine)."""
+    _loopers_are_killed(tmp_path, "pure", procs, ending)
+
+
+def _loopers_are_killed(tmp_path: Path, shape: str, procs: int, ending: str) -> None:
     script = write_program(tmp_path, LOOPERS)
     with Child.gosched_run(script, procs, shape, ending) as c:
         if ending == "sigint":
@@ -113,11 +130,16 @@ def parked(started):
 def looping(i, started):
     c = gosched.Chan(1)
     n = 0
-    started.put(i)
     while True:
+        # On 3.12+ a looper may be preempted, and then killed, at any line (docs/lifecycle.md):
+        # every line after started.put, which lets main end, is inside the try until the kill.
         try:
-            c.send(1)
-            c.recv()
+            if started is not None:
+                started.put(i)
+                started = None
+            while True:
+                c.send(1)
+                c.recv()
         except:  # swallows GreenletExit
             n += 1
             if n <= 3:
@@ -351,10 +373,14 @@ def parked_swallower(tag, started):
 
 def looping_swallower(i, started, tag):
     n = 0
-    started.put(i)
     while True:
+        # Every line after started.put is inside the try until the kill (see SWALLOW).
         try:
-            gosched.select(gosched.Chan().recv, gosched.default)
+            if started is not None:
+                started.put(i)
+                started = None
+            while True:
+                gosched.select(gosched.Chan().recv, gosched.default)
         except:  # swallows GreenletExit
             n += 1
             if n <= 3:

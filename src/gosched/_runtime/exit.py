@@ -70,17 +70,22 @@ _killed: list[G] = []
 def startexit(reason: ExitReason) -> None:
     """Stop the runtime (the first reason wins)."""
     with sched.lock:
-        _startexit_locked(reason)
+        first = _startexit_locked(reason)
+    if first:
+        # A goroutine in a Python loop never reaches the door: preempt it (3.12+).
+        from . import preempt
+
+        preempt.killrunning()
 
 
 def fatal_locked(exc: FatalError) -> None:
-    """A fatal error found with sched.lock held (checkdead)."""
+    """A fatal error found with sched.lock held (checkdead: no goroutine is running)."""
     _startexit_locked(ExitReason(ExitReason.FATAL, exc=exc))
 
 
-def _startexit_locked(reason: ExitReason) -> None:
+def _startexit_locked(reason: ExitReason) -> bool:
     if sched.exiting is not None:
-        return
+        return False
     sched.exiting = reason
     for pp in sched.allp:
         owner = pp.m
@@ -91,6 +96,7 @@ def _startexit_locked(reason: ExitReason) -> None:
         mp.park.wakeup()
     safepoints.requested = True
     sched.stopnote.wakeup()
+    return True
 
 
 def dying(mp: M, entering: bool) -> None:

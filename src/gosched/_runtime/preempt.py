@@ -37,6 +37,12 @@ Two facts about CPython shape the callback (measured on 3.12.1 and 3.13.0, see H
   LINE event it raises in the callback; after a JUMP it arms a local INSTRUCTION event on that
   frame's code and raises from there, at the next instruction.
 
+At the end of the program (``killrunning``, from startexit) every goroutine still running user
+code is armed at once: a loop that never calls gosched is killed where it runs, in a ``with``
+body too (the kill is raised in place, with no switch, so a lock it holds is released by the
+unwinding), and a goroutine that is already dying is never preempted, so that its finally
+blocks run to their end (a preemption would take it into the runtime, which abandons it).
+
 Invariants: ``_targets`` and ``_armed`` are changed under ``_lock`` (sysmon arms, the target's
 thread disarms); the callback reads ``_targets`` without the lock (one dict lookup, the common
 case). A goroutine is armed only while it is ``_Gsyscall``; sysmon disarms it as soon as it is
@@ -77,7 +83,8 @@ _DISABLE: Any = None
 _lock = threading.Lock()
 _targets: dict[int, G] = {}  # thread ident -> the goroutine to preempt there
 _armed: dict[CodeType, int] = {}  # code object -> how many targets armed it
-_raises: dict[int, tuple[G, BaseException]] = {}  # thread ident -> what to raise, after a JUMP
+# thread ident -> what to raise after a JUMP, in which code object's next instruction
+_raises: dict[int, tuple[G, BaseException, CodeType]] = {}
 
 _get_ident = threading.get_ident
 _nanotime = time.monotonic_ns
@@ -142,22 +149,20 @@ def stop() -> None:
     global enabled, _tool
     if _tool < 0:
         return
-    disarmall()
     mon = _monitoring
-    for code in list(_raises_codes):
+    with _lock:
+        for tid in list(_targets):
+            _disarm_locked(tid)
+        pending = [code for _, _, code in _raises.values()]
+        _raises.clear()
+    for code in pending:
         try:
             mon.set_local_events(_tool, code, 0)
         except ValueError:
             pass
-    _raises_codes.clear()
-    _raises.clear()
     mon.free_tool_id(_tool)
     _tool = -1
     enabled = False
-
-
-# Code objects with a local INSTRUCTION event armed to raise a pending exception.
-_raises_codes: set[CodeType] = set()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -199,6 +204,8 @@ def check(now: int) -> int:
     if not cands and not _targets:
         return nextdue
     with _lock:
+        if sched.exiting is not None:
+            return 0  # killrunning's arms stay
         for tid, gp in list(_targets.items()):
             if cands.get(tid) is not gp:
                 _disarm_locked(tid)
@@ -224,13 +231,14 @@ _due: dict[int, int] = {}  # thread ident -> when its goroutine's slice ends (na
 lastyield = 0  # when a goroutine was last preempted (nanotime): the next slice starts then
 
 
-def _arm(tid: int, gp: G, f: FrameType | None) -> None:
-    """Arm the code objects of the user frames from f down (sysmon's thread)."""
+def _arm(tid: int, gp: G, f: FrameType | None, everyuserframe: bool = False) -> None:
+    """Arm the code objects of the user frames from f down to the first gosched frame that is
+    no safe point (or of all of them), for the goroutine gp on thread tid."""
     codes = []
     while f is not None:
         code = f.f_code
         if code.co_filename.startswith(_PKGDIR):
-            if code not in _SAFE_CALLERS:
+            if code not in _SAFE_CALLERS and not everyuserframe:
                 break
         else:
             codes.append(code)
@@ -250,7 +258,7 @@ def _arm(tid: int, gp: G, f: FrameType | None) -> None:
             n = _armed.get(code, 0)
             _armed[code] = n + 1
             if n == 0:
-                mon.set_local_events(_tool, code, _EVENTS)
+                mon.set_local_events(_tool, code, _events(code))
 
 
 _armedby: dict[int, list[CodeType]] = {}  # thread ident -> the code objects armed for it
@@ -265,16 +273,54 @@ def _disarm_locked(tid: int) -> None:
             _armed[code] = n
         else:
             del _armed[code]
-            mon.set_local_events(_tool, code, 0)
+            mon.set_local_events(_tool, code, _events(code))
+
+
+def _events(code: CodeType) -> int:
+    """The local events code needs (under _lock): LINE and JUMP while a target armed it, and
+    INSTRUCTION while a thread has an exception to raise at its next instruction. Code objects
+    are shared by every thread that runs them (loopers of one function), so one thread's
+    disarming must not drop what another thread still waits for."""
+    ev = _EVENTS if code in _armed else 0
+    for _, _, c in _raises.values():
+        if c is code:
+            return ev | _INSTRUCTION()
+    return ev
 
 
 def disarmall() -> None:
-    """Disarm every goroutine (sysmon sleeps deeply, or the run ends)."""
-    if not _targets:
+    """Disarm every goroutine (sysmon sleeps deeply, or ends); not while the program ends, when
+    the goroutines still running are armed to be killed (killrunning)."""
+    if not _targets or sched.exiting is not None:
         return
     with _lock:
         for tid in list(_targets):
             _disarm_locked(tid)
+
+
+def killrunning() -> None:
+    """The program is ending (startexit): arm every goroutine that may be running user code,
+    due at once, so that a loop that never enters the runtime gets its kill where it runs.
+    One that is in the runtime gets it at the door first, and is never preempted after."""
+    if not enabled:
+        return
+    frames = sys._current_frames()
+    for mp in list(sched.allm):
+        gp = mp.curg
+        if mp.kind != M_GOROUTINES or gp is None or gp.killed or gp.inblocking:
+            continue
+        # Its own frames, whether it runs (its thread's) or is switched out (its greenlet's):
+        # the thread may be in the runtime, or in a callback of this module, on its way back
+        # to the loop. Every user frame of it is armed, not only those above the innermost
+        # gosched frame: the loop is below that one then.
+        st = gp.stack
+        f = st.gr_frame if st is not None else None
+        if f is None:
+            f = frames.get(mp.tid)
+        if f is not None:
+            _due[mp.tid] = 0
+            _arm(mp.tid, gp, f, everyuserframe=True)
+    del frames
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,12 +346,22 @@ def _event(gp: G, code: CodeType, jump: bool) -> Any:
         return _DISABLE  # never a safe point, for any thread: stop firing here
     from greenlet import getcurrent
 
-    f = sys._getframe(2)
-    if getcurrent() is not gp.stack or not safepoint(f) or inwith(f):
+    if getcurrent() is not gp.stack:
         return None
     tid = _get_ident()
-    if _nanotime() < _due.get(tid, 0):
-        return None  # armed a little early (check)
+    if gp.killed:  # dying: its finally blocks run to their end (module docstring)
+        with _lock:
+            if _targets.get(tid) is gp:
+                _disarm_locked(tid)
+        return None
+    f = sys._getframe(2)
+    if not safepoint(f):
+        return None
+    if sched.exiting is None:
+        if inwith(f):
+            return None
+        if _nanotime() < _due.get(tid, 0):
+            return None  # armed a little early (check)
     with _lock:
         if _targets.get(tid) is not gp:
             return None
@@ -326,19 +382,13 @@ def _event(gp: G, code: CodeType, jump: bool) -> Any:
     # Raised here it would skip this frame's handlers (module docstring): raise it at the
     # frame's next instruction instead.
     with _lock:
-        _raises[tid] = (gp, exc)
-        if code not in _raises_codes:
-            _raises_codes.add(code)
-            _monitoring.set_local_events(_tool, code, _armed_events(code) | _INSTRUCTION())
+        _raises[tid] = (gp, exc, code)
+        _monitoring.set_local_events(_tool, code, _events(code))
     return None
 
 
 def _INSTRUCTION() -> int:
     return int(_monitoring.events.INSTRUCTION)
-
-
-def _armed_events(code: CodeType) -> int:
-    return _EVENTS if code in _armed else 0
 
 
 def _instruction(code: CodeType, offset: int) -> Any:
@@ -348,14 +398,12 @@ def _instruction(code: CodeType, offset: int) -> Any:
         return None
     from greenlet import getcurrent
 
-    gp, exc = pending
-    if getcurrent() is not gp.stack:
+    gp, exc, where = pending
+    if getcurrent() is not gp.stack or code is not where:
         return None
     with _lock:
         del _raises[tid]
-        if code in _raises_codes:
-            _raises_codes.discard(code)
-            _monitoring.set_local_events(_tool, code, _armed_events(code))
+        _monitoring.set_local_events(_tool, code, _events(code))
     raise exc
 
 
