@@ -284,11 +284,12 @@ def test_api_from_foreign_thread_during_run(call: Callable[[], object]) -> None:
     assert "gosched.run" in str(errs[0]) or "plain thread" in str(errs[0])
 
 
-@pytest.mark.parametrize("fn", [None, 42])
+@pytest.mark.parametrize("fn", [42, "main", [print]])
 def test_go_of_non_callable_raises_at_call_site(fn: object) -> None:
-    """The TypeError comes out of the go() call itself; no goroutine is created."""
+    """A TypeError naming the type comes out of the go() call itself; no goroutine is created;
+    it is an ordinary exception (Go cannot compile it at all), so main goes on."""
 
-    def main() -> tuple[int, int, str, int, int]:
+    def main() -> tuple[int, int, str, int, int, str]:
         before = gosched.num_goroutine()
         line = _here() + 2
         try:
@@ -296,30 +297,42 @@ def test_go_of_non_callable_raises_at_call_site(fn: object) -> None:
         except TypeError as e:
             tb = e.__traceback__
             assert tb is not None
-            return before, gosched.num_goroutine(), str(e), tb.tb_lineno, line
+            wg = WaitGroup()
+            out: list[str] = []
+            wg.go(out.append, "still fine")
+            wg.wait()
+            return before, gosched.num_goroutine(), str(e), tb.tb_lineno, line, out[0]
         raise AssertionError("go(non-callable) did not raise")
 
-    before, after, msg, lineno, line = gosched.run(main)
-    assert msg == "go of nil func value"
+    before, after, msg, lineno, line, fine = gosched.run(main)
+    assert msg == f"gosched.go: fn must be callable, not {type(fn).__name__}"
     assert lineno == line
     assert before == after == 1
+    assert fine == "still fine"
 
 
-def test_go_of_non_callable_is_not_a_panic() -> None:
-    """The TypeError is an ordinary exception in the caller: catching it lets main go on."""
+@pytest.mark.parametrize("procs", PROCS)
+def test_go_of_none_is_fatal(procs: int) -> None:
+    """go(None) is Go's fatal error `go of nil func value` (go/fatal_nilgo.go): the program
+    ends even if main catches it, main's except and finally never run, and the error carries
+    the goroutine dump, main first and running."""
+    ran: list[str] = []
 
-    def main() -> str:
+    def main() -> None:
         try:
             gosched.go(None)  # type: ignore[arg-type]
-        except TypeError:
-            pass
-        wg = WaitGroup()
-        out: list[str] = []
-        wg.go(out.append, "still fine")
-        wg.wait()
-        return out[0]
+        except BaseException:
+            ran.append("except")
+        finally:
+            ran.append("finally")
+        ran.append("after")
 
-    assert gosched.run(main) == "still fine"
+    with pytest.raises(gosched.FatalError) as ei:
+        gosched.run(main, gomaxprocs=procs)
+    assert str(ei.value) == "go of nil func value"
+    assert ran == []
+    assert ei.value.dump.startswith("goroutine 1 [running]:\n"), ei.value.dump
+    assert _local("test_go_of_none_is_fatal") in ei.value.dump
 
 
 # --- main returns: the rest are killed ----------------------------------------------------------
@@ -618,6 +631,89 @@ def test_goexit_in_main_with_others_blocked_forever() -> None:
     dumped = parse_dump(ei.value.dump)
     assert sorted(dumped) == [2]
     assert dumped[2].reason == "sync.WaitGroup.Wait"
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_goexit_is_not_lost_when_its_unwinding_is_caught(procs: int) -> None:
+    """Go remembers on the G that Goexit runs (go/goexit_recovered.go): a finally block that
+    raises and an except that catches it leave goroutine 1 exiting. Its runtime calls while it
+    unwinds or handles that exception are ordinary (release.done() in the finally, ch.send in
+    the except); the first one after ends it once it has done its work (the send to `late`
+    happens: a call in a finally block on normal completion looks the same, and must not be
+    lost), and main's return would not end the program either: it goes on without main."""
+    log: list[str] = []
+    late = gosched.Chan[int](1)
+
+    def worker(release: WaitGroup) -> None:
+        release.wait()
+        log.append(f"worker got {late.recv()}")
+
+    def main() -> str:
+        release = WaitGroup()
+        release.add(1)
+        gosched.go(worker, release)
+        handled = gosched.Chan[int](1)
+        try:
+            try:
+                try:
+                    gosched.goexit()
+                finally:
+                    release.done()
+                    raise ValueError("from finally")
+            except ValueError:
+                handled.send(1)
+                log.append(f"caught, handled={len(handled)}")
+            late.send(7)
+            log.append("after goexit")
+        finally:
+            log.append("main's outer finally")
+        return "main returned"
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(main, gomaxprocs=procs)
+    assert str(ei.value) == "no goroutines (main called runtime.Goexit) - deadlock!"
+    assert "after goexit" not in log, log
+    assert sorted(log) == ["caught, handled=1", "main's outer finally", "worker got 7"], log
+    assert log.index("caught, handled=1") < log.index("main's outer finally"), log
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_goexit_caught_and_returned_from_still_ends_as_goexit(procs: int) -> None:
+    """A main that swallows its Goexit and returns with no runtime call after: the return is
+    Goexit's end, not main's (the program goes on without main)."""
+
+    def main() -> str:
+        try:
+            gosched.goexit()
+        except BaseException:
+            pass
+        return "main returned"
+
+    with pytest.raises(gosched.Deadlock) as ei:
+        gosched.run(main, gomaxprocs=procs)
+    assert str(ei.value) == "no goroutines (main called runtime.Goexit) - deadlock!"
+
+
+@pytest.mark.parametrize("procs", PROCS)
+def test_goexit_swallowed_in_wg_go_still_calls_done(procs: int) -> None:
+    """docs/caveats.md's example: a function run by wg.go swallows its Goexit and returns; the
+    wrapper's done() still happens (then the Goexit ends the goroutine), so wait() returns."""
+    log: list[str] = []
+
+    def swallows() -> None:
+        try:
+            gosched.goexit()
+        except BaseException as e:
+            log.append(f"swallowed {type(e).__name__}")
+        log.append("still running")
+
+    def main() -> list[str]:
+        wg = WaitGroup()
+        wg.go(swallows)
+        wg.wait()
+        return log
+
+    assert gosched.run(main, gomaxprocs=procs) == ["swallowed GoexitUnwind", "still running"]
 
 
 # --- deadlock -----------------------------------------------------------------------------------

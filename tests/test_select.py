@@ -534,6 +534,46 @@ def test_fairness_three_ready_cases() -> None:
         assert lo <= counts[i] <= hi, counts
 
 
+@pytest.mark.parametrize("procs", [1, 4])
+def test_fairness_parked_select_with_duplicate_cases(procs: int) -> None:
+    """A parked select queues its cases in lock order, which Go builds from the random poll
+    order; so a partner that comes later completes a uniformly random one of several cases on
+    one channel, not the first one written (go/select_dup.go checks Go's counts the same way:
+    more than 10 sigma off is unfair, Go's own TestSelectFairness criterion; 5 sigma here)."""
+    n = 2000
+
+    def main() -> tuple[Counter[int], Counter[int], Counter[int]]:
+        c = Chan[int]()
+        sent: Counter[int] = Counter()
+        chosen: Counter[int] = Counter()
+        three: Counter[int] = Counter()
+        for _ in range(n):
+            goid = spawn(select, (c.send, 1), (c.send, 0))
+            wait_parked([goid], "select")
+            sent[c.recv()] += 1
+            result = Chan[int](1)
+            goid = spawn(lambda: result.send(select(c.recv, c.recv)[0]))
+            wait_parked([goid], "select")
+            c.send(7)
+            chosen[result.recv()] += 1
+            goid = spawn(lambda: result.send(select(c.recv, c.recv, c.recv)[0]))
+            wait_parked([goid], "select")
+            c.send(7)
+            three[result.recv()] += 1
+        return sent, chosen, three
+
+    sent, chosen, three = run(main, procs)
+    lo, hi = _bounds(n, 0.5)
+    for counts in (sent, chosen):
+        assert sorted(counts) == [0, 1], counts
+        for i in (0, 1):
+            assert lo <= counts[i] <= hi, counts
+    lo, hi = _bounds(n, 1 / 3)
+    assert sorted(three) == [0, 1, 2], three
+    for i in (0, 1, 2):
+        assert lo <= three[i] <= hi, three
+
+
 # --- misuse ----------------------------------------------------------------------------------
 
 

@@ -134,27 +134,64 @@ def test_mutex_unlocked_by_another_goroutine() -> None:
     assert run(main) is True
 
 
-def test_mutex_unlock_of_unlocked_is_fatal() -> None:
-    def main() -> tuple[type, str, bool]:
-        mu = Mutex()
-        with pytest.raises(gosched.FatalError) as ei:
-            mu.unlock()
-        # The check comes before the state changes: the mutex still works.
-        ok = mu.try_lock()
-        mu.unlock()
-        return type(ei.value), str(ei.value), ok
+@pytest.mark.parametrize("procs", PROCS)
+def test_mutex_unlock_of_unlocked_is_fatal_even_if_caught(procs: int) -> None:
+    """Go's fatal error (tests/conformance/go/fatal_unlock.go): the program ends even though
+    main catches it; main stops where it is, so neither its except nor its finally runs (Go
+    runs no deferred call); the error carries the goroutine dump, main first and running. The
+    check comes before the state changes."""
+    ran: list[str] = []
+    mu = Mutex()
 
-    assert run(main) == (gosched.FatalError, "sync: unlock of unlocked mutex", True)
-
-
-def test_mutex_unlock_of_unlocked_ends_the_program() -> None:
     def main() -> None:
-        Mutex().unlock()
+        try:
+            mu.unlock()
+        except BaseException:
+            ran.append("except")
+        finally:
+            ran.append("finally")
+        ran.append("after")
+
+    with pytest.raises(gosched.FatalError) as ei:
+        run(main, procs)
+    assert str(ei.value) == "sync: unlock of unlocked mutex"
+    assert not isinstance(ei.value, gosched.RuntimePanic)
+    assert ran == []
+    assert ei.value.dump.startswith("goroutine 1 [running]:\n"), ei.value.dump
+    assert mu._state == 0
+
+
+def test_mutex_unlock_of_unlocked_in_another_goroutine_ends_the_program() -> None:
+    """Any goroutine's fatal error ends the program; the others are killed as at any end."""
+    ran: list[str] = []
+
+    def bad() -> None:
+        try:
+            Mutex().unlock()
+        finally:
+            ran.append("bad's finally")
+
+    def main() -> None:
+        gosched.go(bad)
+        try:
+            gosched.sleep(10)
+        finally:
+            ran.append("main killed")
 
     with pytest.raises(gosched.FatalError) as ei:
         run(main)
     assert str(ei.value) == "sync: unlock of unlocked mutex"
-    assert not isinstance(ei.value, gosched.RuntimePanic)
+    assert ran == ["main killed"]
+    assert ei.value.dump.startswith("goroutine 2 [running]:\n"), ei.value.dump
+    assert "\n\ngoroutine 1 [sleep]:\n" in ei.value.dump, ei.value.dump
+
+
+def test_mutex_unlock_of_unlocked_outside_a_run_raises() -> None:
+    """With no program running there is nothing to end: FatalError is an exception."""
+    mu = Mutex()
+    with pytest.raises(gosched.FatalError, match=r"^sync: unlock of unlocked mutex$") as ei:
+        mu.unlock()
+    assert ei.value.dump == ""
 
 
 def test_mutex_wait_reason() -> None:
@@ -531,21 +568,26 @@ def test_rwmutex_rlocker() -> None:
     ],
 )
 def test_rwmutex_misuse_is_fatal(misuse: str, message: str) -> None:
-    def main() -> tuple[type, str, str]:
-        rw = RWMutex()
+    """Go's fatal errors (go/fatal_rwunlock.go): the program ends even if main catches it, and
+    the RWMutex is left as it was (the check comes before the state changes)."""
+    rw = RWMutex()
+    seen: list[str] = []
+
+    def main() -> None:
         if misuse == "runlock_write_locked":
             rw.lock()
         elif misuse == "unlock_read_locked":
             rw.rlock()
-        before = repr(rw)
-        with pytest.raises(gosched.FatalError) as ei:
+        seen.append(repr(rw))
+        try:
             rw.runlock() if misuse.startswith("runlock") else rw.unlock()
-        assert repr(rw) == before  # unchanged
-        return type(ei.value), str(ei.value), before
+        except BaseException:
+            seen.append("caught")
 
-    kind, msg, _ = run(main)
-    assert kind is gosched.FatalError
-    assert msg == message
+    with pytest.raises(gosched.FatalError) as ei:
+        run(main)
+    assert str(ei.value) == message
+    assert seen == [repr(rw)]  # unchanged, and the except never ran
 
 
 def test_rwmutex_recursive_read_lock_deadlocks_with_a_waiting_writer() -> None:
@@ -835,12 +877,24 @@ def test_cond_ticket_taken_before_unlock_is_not_lost() -> None:
 
 
 def test_cond_wait_without_the_lock_is_fatal() -> None:
-    def main() -> tuple[str, list[str]]:
-        mu = Mutex()
-        c = Cond(mu)
-        with pytest.raises(gosched.FatalError) as ei:
+    """Go's Cond.Wait unlocks its Locker: without the lock that is a fatal error, which ends the
+    program even if caught. The failed wait's ticket does not swallow a later signal: the Cond
+    works in the next run."""
+    mu = Mutex()
+    c = Cond(mu)
+    caught: list[str] = []
+
+    def bad() -> None:
+        try:
             c.wait()
-        # The failed wait's ticket does not swallow the next signal.
+        except BaseException:
+            caught.append("caught")
+
+    with pytest.raises(gosched.FatalError, match=r"^sync: unlock of unlocked mutex$"):
+        run(bad)
+    assert caught == []
+
+    def main() -> list[str]:
         out: list[str] = []
         wg = WaitGroup()
 
@@ -853,9 +907,9 @@ def test_cond_wait_without_the_lock_is_fatal() -> None:
         until(lambda: len(c._notify.waiters) == 1)
         c.signal()
         wg.wait()
-        return str(ei.value), out
+        return out
 
-    assert run(main) == ("sync: unlock of unlocked mutex", ["woken"])
+    assert run(main) == ["woken"]
 
 
 def test_cond_with_rlocker() -> None:

@@ -607,3 +607,55 @@ def test_gomaxprocs_change_keeps_timers(procs: int) -> None:
         assert len(ch) == procs * 4
 
     run(main, procs)
+
+
+# --- durations Go would overflow, and bad ones --------------------------------------------
+
+
+@pytest.mark.parametrize("procs", PROCS)
+@pytest.mark.parametrize("seconds", [1e10, 1e300, float("inf"), 2**80])
+def test_huge_durations_mean_never(procs: int, seconds: float) -> None:
+    """Go clamps a deadline past int64 to "never" (time.Sleep(math.MaxInt64) parks for good):
+    a sleep, a Timer, a reset, after() and after_func with a huge duration park or wait
+    quietly, and the runtime's idle wait on such a deadline does not overflow (here main
+    sleeps on one while a goroutine ends the run)."""
+
+    def main() -> tuple[bool, bool, bool, int]:
+        t = Timer(seconds)
+        r = Timer(0.001)
+        reset_active = r.reset(seconds)
+        fired = [False]
+        f = after_func(seconds, lambda: fired.__setitem__(0, True))
+        c = after(seconds)
+        gosched.go(gosched.sleep, seconds)
+        done = Chan[int]()
+
+        def ender() -> None:
+            gosched.sleep(0.05)
+            done.send(1)
+
+        gosched.go(ender)
+        i, _ = select(c.recv, t.c.recv, done.recv)  # type: ignore[union-attr]
+        return t.stop(), reset_active, f.stop() and not fired[0], i
+
+    assert run(main, procs) == (True, True, True, 2)
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "message"),
+    [
+        (lambda: gosched.sleep(float("nan")), ValueError, "sleep: seconds is NaN"),
+        (lambda: Timer(float("nan")), ValueError, "Timer: seconds is NaN"),
+        (lambda: Timer(1).reset(float("nan")), ValueError, "Timer.reset: seconds is NaN"),
+        (lambda: after("x"), TypeError, "after: seconds must be a number, not str"),
+        (lambda: after_func(None, print), TypeError, "after_func: seconds must be a number"),
+        (lambda: gosched.sleep(True), TypeError, "sleep: seconds must be a number, not bool"),
+    ],
+)
+def test_bad_durations_name_the_call(call: Any, exc: type, message: str) -> None:
+    def main() -> str:
+        with pytest.raises(exc) as ei:
+            call()
+        return str(ei.value)
+
+    assert run(main).startswith(message)

@@ -1,6 +1,6 @@
 """Go's sync package for goroutines. Follows go/src/sync (mutex.go, rwmutex.go, once.go, cond.go,
-waitgroup.go), runtime/sema.go's notifyList for Cond, and golang.org/x/sync/semaphore for the
-weighted Semaphore.
+waitgroup.go, map.go, pool.go, oncefunc.go), runtime/sema.go's notifyList for Cond, and
+golang.org/x/sync/semaphore for the weighted Semaphore.
 
 Every type here parks the calling goroutine (not its thread), through what the runtime offers
 Go's sync package: its semaphores (sync_runtime_Semacquire/Semrelease) and notify lists
@@ -35,8 +35,15 @@ also lets in the readers it held back and releases the writer lock, which wakes 
 does that only after a KeyboardInterrupt; a writer killed at exit leaves the RWMutex
 write-locked (HACKING.md: objects that outlive a run).
 
-Misuse that Go treats as fatal (unlocking an unlocked mutex) raises FatalError and, as Go, panics
+Misuse that Go treats as fatal (unlocking an unlocked mutex) ends the program with FatalError, even
+if the caller catches it (the face's ``fatal``), and, as Go, panics
 (RuntimePanic) where Go panics. Both are checked before the state changes.
+
+Arguments
+---------
+Counts and weights are ints (or objects with ``__index__``); a bool, a float or a str is a
+TypeError and a negative weight a ValueError, both naming the argument, raised before anything
+changes. Go's compiler rejects the first; x/sync would let a negative weight corrupt the count.
 
 Why there is no spinning
 ------------------------
@@ -49,11 +56,14 @@ meaning: "a waiter has been woken and will try again; unlock need not wake anoth
 
 from __future__ import annotations
 
+import gc
+import operator
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from greenlet import GreenletExit
 
@@ -61,12 +71,12 @@ from ._runtime import (
     LEFT_QUEUED,
     LEFT_WOKEN,
     Chan,
-    FatalError,
     RuntimePanic,
     Sema,
     checkgoroutine,
     checkpoint,
     default,
+    fatal,
     newproc,
     nilchan,
     notifyList,
@@ -90,9 +100,48 @@ from ._runtime import (
 if TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["Cond", "Locker", "Mutex", "Once", "RLocker", "RWMutex", "Semaphore", "WaitGroup"]
+__all__ = [
+    "Cond",
+    "Locker",
+    "Map",
+    "Mutex",
+    "Once",
+    "Pool",
+    "RLocker",
+    "RWMutex",
+    "Semaphore",
+    "WaitGroup",
+    "once_func",
+    "once_value",
+    "once_values",
+]
 
 _nanotime = time.monotonic_ns
+
+_T = TypeVar("_T")
+_T1 = TypeVar("_T1")
+_T2 = TypeVar("_T2")
+
+
+def _intarg(what: str, name: str, value: object) -> int:
+    """value as an int, else TypeError naming the argument. A bool is refused although it is an
+    int to Python: Go has no implicit bool-to-int conversion, and wg.add(True) is a bug."""
+    if type(value) is int:
+        return value
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)  # type: ignore[arg-type]
+        except TypeError:
+            pass
+    raise TypeError(f"{what}: {name} must be an int, not {type(value).__name__}")
+
+
+def _weight(what: str, value: object) -> int:
+    """A semaphore weight: an int >= 0 (see "Arguments")."""
+    n = _intarg(what, "n", value)
+    if n < 0:
+        raise ValueError(f"{what}: n must not be negative, got {n}")
+    return n
 
 
 class Locker(Protocol):
@@ -253,7 +302,7 @@ class Mutex:
             return
         lock.release()
         if not old & mutexLocked:
-            raise FatalError("sync: unlock of unlocked mutex")
+            fatal("sync: unlock of unlocked mutex")
         self._unlock_slow()
 
     def _unlock_slow(self) -> None:
@@ -263,7 +312,7 @@ class Mutex:
         old = self._state
         if not old & mutexLocked:
             lock.release()
-            raise FatalError("sync: unlock of unlocked mutex")
+            fatal("sync: unlock of unlocked mutex")
         new = old - mutexLocked
         if new & mutexStarving:
             # Starvation mode: hand the mutex to the first waiter and yield to it. The mutex
@@ -393,14 +442,14 @@ class RWMutex:
             return
         lock.release()
         if r + 1 == 0 or r + 1 == -rwmutexMaxReaders:
-            raise FatalError("sync: RUnlock of unlocked RWMutex")
+            fatal("sync: RUnlock of unlocked RWMutex")
         # A writer is pending and waits for us among the departing readers.
         checkgoroutine("sync.RWMutex.runlock")
         lock.acquire()
         r = self._reader_count - 1
         if r + 1 == 0 or r + 1 == -rwmutexMaxReaders:
             lock.release()
-            raise FatalError("sync: RUnlock of unlocked RWMutex")
+            fatal("sync: RUnlock of unlocked RWMutex")
         self._reader_count = r
         last = False
         if r < 0:
@@ -501,13 +550,13 @@ class RWMutex:
             return
         lock.release()
         if r >= rwmutexMaxReaders:
-            raise FatalError("sync: Unlock of unlocked RWMutex")
+            fatal("sync: Unlock of unlocked RWMutex")
         checkgoroutine("sync.RWMutex.unlock")
         lock.acquire()
         r = self._reader_count + rwmutexMaxReaders
         if r >= rwmutexMaxReaders:
             lock.release()
-            raise FatalError("sync: Unlock of unlocked RWMutex")
+            fatal("sync: Unlock of unlocked RWMutex")
         self._reader_count = r
         lock.release()
         # Unblock the readers that arrived while the writer was pending or held the lock.
@@ -636,9 +685,15 @@ class Cond:
         if safepoints.requested:
             checkpoint()
         notify = self._notify
+        L = self.L
+        if type(L) is Mutex and not L._state & mutexLocked:
+            # Fatal (it ends the program, and this goroutine never runs again): fail before
+            # taking a ticket, which no one would give back, so that the Cond still works in
+            # a later run.
+            L.unlock()
         t = notifyListAdd(notify)
         try:
-            self.L.unlock()
+            L.unlock()
         except BaseException:
             notifyListForget(notify, t)
             raise
@@ -691,6 +746,7 @@ class Semaphore:
     __slots__ = ("_lock", "_size", "_cur", "_waiters")
 
     def __init__(self, n: int) -> None:
+        n = _weight("sync.Semaphore", n)
         self._lock = threading.Lock()  # guards _cur, _waiters and w.granted (Go's s.mu)
         self._size = n
         self._cur = 0  # units held
@@ -712,6 +768,7 @@ class Semaphore:
 
         As x/sync's Acquire: queue with a ready channel, then select on it and ctx.done().
         """
+        n = _weight("sync.Semaphore.acquire", n)
         if safepoints.requested:
             checkpoint()
         done: Chan[Any] = nilchan if ctx is None else ctx.done()
@@ -778,6 +835,7 @@ class Semaphore:
 
     def try_acquire(self, n: int = 1) -> bool:
         """Acquire n units if they are available and nobody waits; report whether it did."""
+        n = _weight("sync.Semaphore.try_acquire", n)
         if safepoints.requested:
             checkpoint()
         lock = self._lock
@@ -793,6 +851,7 @@ class Semaphore:
 
         Releasing more than is held panics (RuntimePanic) and leaves the semaphore unchanged.
         """
+        n = _weight("sync.Semaphore.release", n)
         lock = self._lock
         lock.acquire()
         cur = self._cur - n
@@ -857,9 +916,21 @@ class WaitGroup:
         self._sema = Sema(0)
 
     def add(self, delta: int = 1) -> None:
-        """Add delta (may be negative) to the counter; at zero, release every waiter."""
-        if safepoints.requested and delta > 0:  # a release (done) is not a safe point
-            checkpoint()
+        """Add delta (may be negative) to the counter; at zero, release every waiter.
+
+        A negative delta needs a goroutine, or a plain thread while a run is active, even when
+        it wakes nobody (done() is add(-1)): outside a run it raises RuntimeError and leaves
+        the counter as it was."""
+        if type(delta) is not int:
+            delta = _intarg("sync.WaitGroup.add", "delta", delta)
+        if delta > 0:
+            if safepoints.requested:  # a release (done) is not a safe point
+                checkpoint()
+        elif delta < 0:
+            checkgoroutine("sync.WaitGroup.add")
+        self._add(delta)
+
+    def _add(self, delta: int) -> None:
         lock = self._lock
         lock.acquire()
         try:
@@ -878,7 +949,8 @@ class WaitGroup:
         sync_runtime_Semrelease(self._sema, "WaitGroup.add", n=w)
 
     def done(self) -> None:
-        """Decrement the counter by one."""
+        """Decrement the counter by one (RuntimeError outside a run, counter unchanged)."""
+        checkgoroutine("sync.WaitGroup.done")
         lock = self._lock
         lock.acquire()
         v = self._v - 1
@@ -887,7 +959,7 @@ class WaitGroup:
             lock.release()
             return
         lock.release()
-        self.add(-1)
+        self._add(-1)
 
     def wait(self) -> None:
         """Block until the counter is zero."""
@@ -941,3 +1013,426 @@ class WaitGroup:
             fn(*args, **kwargs)
         finally:
             self.done()
+
+
+# ---------------------------------------------------------------------------------------------
+# OnceFunc, OnceValue, OnceValues (oncefunc.go)
+
+
+class _OnceCall(Generic[_T]):
+    """The function once_func, once_value and once_values return (one implementation of Go's
+    three closures). nvalues is 0 (OnceFunc: the result is None), 1 or 2 (f must return a
+    2-tuple).
+
+    _valid, _panic and _tb are written only by the call of _g that runs f, under the Once, and
+    before the Once is done; _valid goes True last. A caller that reads _valid True without the
+    Once sees _result; one that reads False goes through the Once, which makes it wait for a
+    running f and then read the fields as f left them (Go's once.Do(g); if !valid: panic(p)).
+    """
+
+    __slots__ = ("_once", "_f", "_nvalues", "_what", "_valid", "_result", "_panic", "_tb")
+
+    def __init__(self, f: Callable[[], Any], nvalues: int, what: str) -> None:
+        if not callable(f):
+            raise TypeError(f"{what}: f must be callable, not {type(f).__name__}")
+        self._once = Once()
+        self._f: Callable[[], Any] | None = f
+        self._nvalues = nvalues
+        self._what = what
+        self._valid = False
+        self._result: Any = None
+        self._panic: Exception | None = None  # what f raised: re-raised on every call
+        self._tb: TracebackType | None = None  # its traceback from f's frames down
+
+    def __repr__(self) -> str:
+        state = "done" if self._valid else "panicked" if self._panic is not None else "not run"
+        return f"<gosched.sync.{self._what.removeprefix('sync.')} {state}>"
+
+    def __call__(self) -> _T:
+        if self._valid:
+            return cast(_T, self._result)
+        self._once.do(self._g)
+        if not self._valid:
+            p = self._panic
+            if p is None:
+                # f ended without raising an Exception: it called goexit (or was interrupted).
+                # Go's deferred panic(p) with p == nil panics with a PanicNilError.
+                raise RuntimePanic("panic called with nil argument")
+            # The same object, as Go panics with the same value; its traceback restarts at f's
+            # frames each time rather than growing by the frames of every failed call.
+            raise p.with_traceback(self._tb)
+        return cast(_T, self._result)
+
+    @usercaller  # holds only the Once's Mutex
+    def _g(self) -> None:
+        f = self._f
+        self._f = None  # do not keep f alive after calling it (Go's f = nil)
+        assert f is not None  # the Once calls _g once
+        try:
+            r = f()
+            if self._nvalues == 0:
+                r = None
+            elif self._nvalues == 2 and not (isinstance(r, tuple) and len(r) == 2):
+                raise TypeError(
+                    f"{self._what}: f must return a tuple of 2 values, not {type(r).__name__}"
+                )
+        except Exception as e:
+            # A GoexitUnwind, GreenletExit or KeyboardInterrupt is not a panic: it propagates
+            # and later calls raise Go's PanicNilError message (see __call__).
+            self._panic = e
+            self._tb = e.__traceback__
+            raise
+        self._result = r
+        self._valid = True
+
+
+def once_func(f: Callable[[], object]) -> Callable[[], None]:
+    """A function that calls f() only the first time it is called (Go 1.21's sync.OnceFunc).
+
+    It may be called from any goroutine; callers that arrive while f runs wait for it. If f
+    raises an exception, every call raises that same exception object (Go re-panics with the
+    same value), and f is still never called again. If f calls goexit, later calls raise
+    RuntimePanic("panic called with nil argument"), as Go's do.
+    """
+    call: _OnceCall[None] = _OnceCall(f, 0, "sync.once_func")
+    return call
+
+
+def once_value(f: Callable[[], _T]) -> Callable[[], _T]:
+    """A function that calls f() only the first time it is called and returns its value every
+    time (Go 1.21's sync.OnceValue). Exceptions as in once_func."""
+    call: _OnceCall[_T] = _OnceCall(f, 1, "sync.once_value")
+    return call
+
+
+def once_values(f: Callable[[], tuple[_T1, _T2]]) -> Callable[[], tuple[_T1, _T2]]:
+    """A function that calls f() only the first time it is called and returns its two values
+    every time (Go 1.21's sync.OnceValues). f returns them as a tuple; anything else raises
+    TypeError (which counts as f's exception). Exceptions as in once_func."""
+    call: _OnceCall[tuple[_T1, _T2]] = _OnceCall(f, 2, "sync.once_values")
+    return call
+
+
+# ---------------------------------------------------------------------------------------------
+# Map (map.go)
+
+
+class _Absent:
+    """The marker of a missing key (Go's !ok), distinct from every value a user stores."""
+
+    __slots__ = ()
+
+
+_absent = _Absent()
+
+
+def _checkhashable(key: object) -> None:
+    """Raise Go's panic if key cannot be hashed; return if it can (then a TypeError raised
+    while looking it up came from elsewhere: its __eq__, say)."""
+    try:
+        hash(key)
+    except TypeError:
+        raise RuntimePanic(f"runtime error: hash of unhashable type {type(key).__name__}") from None
+
+
+class Map:
+    """A map safe for concurrent use by goroutines without further locking (Go's sync.Map).
+
+    Keys must be hashable (unhashable ones raise Go's RuntimePanic("runtime error: hash of
+    unhashable type list")); values are anything and are compared with == by compare_and_swap
+    and compare_and_delete. A missing key loads as (None, False); a stored None loads as
+    (None, True).
+
+    How: one dict. Loads are a single dict lookup, with no lock (Go's read-only map, which
+    loads without locking). Every change takes _mu, so a compare-and-swap's compare and its
+    write are one step to every other change; a change that is one dict operation is atomic to
+    a concurrent load. _mu is a Mutex, not a thread lock, because the keys' __hash__ and __eq__
+    and the values' __eq__ are user code that runs while it is held: such code may park the
+    goroutine, and a thread lock would then block every goroutine of the thread that waits for
+    it. Hence also: that code must not call the same Map (it would deadlock on _mu).
+
+    range(f) calls f(key, value) for the keys present when it starts, with each key's value at
+    the moment f is called; keys deleted meanwhile are skipped, keys stored meanwhile may be
+    left out, no key is visited twice. f may call any method of the Map; range holds no lock
+    while f runs. It stops when f returns False (None goes on: a callback that only collects
+    need not return True).
+    """
+
+    __slots__ = ("_mu", "_m")
+
+    def __init__(self) -> None:
+        self._mu = Mutex()  # held by every change of _m (see the docstring)
+        self._m: dict[Any, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"<gosched.sync.Map len={len(self._m)}>"
+
+    def load(self, key: Any) -> tuple[Any, bool]:
+        """The value stored for key and True, or (None, False) if there is none."""
+        try:
+            v = self._m.get(key, _absent)
+        except TypeError:
+            _checkhashable(key)
+            raise
+        if v is _absent:
+            return None, False
+        return v, True
+
+    def store(self, key: Any, value: Any) -> None:
+        """Set the value for key."""
+        with self._mu:
+            try:
+                self._m[key] = value
+            except TypeError:
+                _checkhashable(key)
+                raise
+
+    def load_or_store(self, key: Any, value: Any) -> tuple[Any, bool]:
+        """The existing value for key and True if there is one; otherwise store value and
+        return it with False."""
+        v, ok = self.load(key)  # a value that is there is loaded without the lock (as Go)
+        if ok:
+            return v, True
+        with self._mu:
+            m = self._m
+            v = m.get(key, _absent)
+            if v is not _absent:
+                return v, True
+            m[key] = value
+            return value, False
+
+    def load_and_delete(self, key: Any) -> tuple[Any, bool]:
+        """Delete key, returning its previous value and True, or (None, False) if absent."""
+        with self._mu:
+            try:
+                v = self._m.pop(key, _absent)
+            except TypeError:
+                _checkhashable(key)
+                raise
+        if v is _absent:
+            return None, False
+        return v, True
+
+    def delete(self, key: Any) -> None:
+        """Delete the value for key (nothing happens if there is none)."""
+        self.load_and_delete(key)
+
+    def swap(self, key: Any, value: Any) -> tuple[Any, bool]:
+        """Store value for key; return the previous value and True, or (None, False)."""
+        with self._mu:
+            m = self._m
+            try:
+                v = m.get(key, _absent)
+            except TypeError:
+                _checkhashable(key)
+                raise
+            m[key] = value
+        if v is _absent:
+            return None, False
+        return v, True
+
+    def compare_and_swap(self, key: Any, old: Any, new: Any) -> bool:
+        """Store new for key if its value == old; report whether it did. A missing key never
+        matches (not even old=None)."""
+        with self._mu:
+            m = self._m
+            try:
+                v = m.get(key, _absent)
+            except TypeError:
+                _checkhashable(key)
+                raise
+            # == as the contract says (Go's interface ==), not !=: a value's __ne__ may not be
+            # the negation of its __eq__.
+            if v is _absent or not v == old:  # noqa: SIM201
+                return False
+            m[key] = new
+            return True
+
+    def compare_and_delete(self, key: Any, old: Any) -> bool:
+        """Delete key if its value == old; report whether it did. A missing key never matches
+        (not even old=None)."""
+        with self._mu:
+            m = self._m
+            try:
+                v = m.get(key, _absent)
+            except TypeError:
+                _checkhashable(key)
+                raise
+            if v is _absent or not v == old:  # noqa: SIM201 (as in compare_and_swap)
+                return False
+            del m[key]
+            return True
+
+    @usercaller  # holds no lock while f runs
+    def range(self, f: Callable[[Any, Any], object]) -> None:
+        """Call f(key, value) for each key and value present, until f returns False."""
+        # The keys are listed under _mu: listing hashes nothing, and no change can run while
+        # the dict is being walked (on a free-threaded build as well).
+        with self._mu:
+            keys = list(self._m)
+        m = self._m
+        for k in keys:
+            v = m.get(k, _absent)
+            if v is _absent:
+                continue  # deleted since
+            if f(k, v) is False:
+                return
+
+
+# ---------------------------------------------------------------------------------------------
+# Pool (pool.go)
+
+
+class _PoolCleanup:
+    """Go's poolCleanup, run at Python's full collections (generation 2: gc.collect(), or an
+    automatic one), which play the part of Go's garbage collections for pools.
+
+    The gc callback may run on any thread at any allocation, even one made while a pool's lock
+    (or this registry's) is held by that very thread, so it never waits for a lock: it counts
+    the collection, and ages each pool whose lock it can take at once. A pool it skipped, busy
+    at that moment, ages itself at its next get or put (it compares the count with its own).
+    """
+
+    __slots__ = ("n", "_lock", "_pools", "_registered")
+
+    def __init__(self) -> None:
+        self.n = 0  # full collections; written only by the callback (one collection at a time)
+        self._lock = threading.Lock()  # guards _pools and _registered
+        # Every pool created, weakly (a pool is not kept alive by having been created); the
+        # dead references are dropped at the next collection.
+        self._pools: set[weakref.ref[Pool]] = set()
+        self._registered = False
+
+    def add(self, pool: Pool) -> None:
+        """Register a new pool (Go's pinSlow adds a pool to allPools at its first use), and the
+        callback with the first one."""
+        with self._lock:
+            if not self._registered:
+                gc.callbacks.append(self._callback)
+                self._registered = True
+            self._pools.add(weakref.ref(pool))
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase != "stop" or info.get("generation") != 2:
+            return
+        self.n += 1
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            for ref in list(self._pools):
+                pool = ref()
+                if pool is None:
+                    self._pools.discard(ref)
+                else:
+                    pool._cleanup()
+        finally:
+            self._lock.release()
+
+
+_poolcleanup = _PoolCleanup()
+
+
+class Pool:
+    """A set of temporary objects that may be saved and retrieved (Go's sync.Pool).
+
+    put(x) adds x (put(None) does nothing, as Go's Put(nil)); get() removes and returns some
+    object from the pool, or, if it is empty, returns new() when new is set, else None. Callers
+    should assume no relation between what they put and what they get. new may be set later
+    (``pool.new = fn``), as Go's New field.
+
+    As in Go, a pool forgets its objects over two garbage collections: at a full collection
+    (generation 2, as gc.collect() runs) the objects become the victim cache, from which get
+    still takes them; at the next they are dropped (see _PoolCleanup).
+
+    At one P Go's order is kept: the first object put is kept aside (Go's per-P private slot)
+    and comes out first; the rest come out last in, first out; the victim cache serves its
+    private object, then its others first in, first out. Go keeps one such set per P and
+    steals between them; here every goroutine shares one set.
+    """
+
+    __slots__ = ("_new", "_lock", "_private", "_shared", "_victim", "_cycle", "__weakref__")
+
+    def __init__(self, new: Callable[[], Any] | None = None) -> None:
+        self.new = new
+        # _lock guards _private, _shared, _victim and _cycle; it is never held while user code
+        # runs (new() is called after it is released).
+        self._lock = threading.Lock()
+        self._private: Any = None  # None: empty
+        self._shared: list[Any] = []  # a stack: put pushes, get pops
+        self._victim: deque[Any] = deque()  # the objects of the last cycle, in get order
+        self._cycle = _poolcleanup.n  # the collection count the contents belong to
+        _poolcleanup.add(self)
+
+    @property
+    def new(self) -> Callable[[], Any] | None:
+        """Called by get() on an empty pool (None: get returns None). Go's Pool.New."""
+        return self._new
+
+    @new.setter
+    def new(self, fn: Callable[[], Any] | None) -> None:
+        if fn is not None and not callable(fn):
+            raise TypeError(f"sync.Pool: new must be callable or None, not {type(fn).__name__}")
+        self._new = fn
+
+    def __repr__(self) -> str:
+        n = (self._private is not None) + len(self._shared)
+        return f"<gosched.sync.Pool objects={n} victims={len(self._victim)}>"
+
+    def _cleanup(self) -> None:
+        """Age the pool now unless its lock is held (the gc callback: see _PoolCleanup)."""
+        lock = self._lock
+        if lock.acquire(blocking=False):
+            if self._cycle != _poolcleanup.n:
+                self._age()
+            lock.release()
+
+    def _age(self) -> None:
+        """Apply the collections since the contents were put (Go's poolCleanup: the objects
+        become the victims, the victims are dropped). _lock is held."""
+        n = _poolcleanup.n  # read once: a collection may start while this allocates
+        if n - self._cycle == 1:
+            victim: deque[Any] = deque(self._shared)
+            if self._private is not None:
+                victim.appendleft(self._private)
+            self._victim = victim
+        else:
+            self._victim = deque()
+        self._private = None
+        self._shared = []
+        self._cycle = n
+
+    def put(self, x: Any) -> None:
+        """Add x to the pool."""
+        if x is None:
+            return
+        lock = self._lock
+        lock.acquire()
+        if self._cycle != _poolcleanup.n:
+            self._age()
+        if self._private is None:
+            self._private = x
+        else:
+            self._shared.append(x)
+        lock.release()
+
+    @usercaller  # calls new with no lock held
+    def get(self) -> Any:
+        """Remove an object from the pool and return it; if the pool is empty, new() when new
+        is set, else None."""
+        lock = self._lock
+        lock.acquire()
+        if self._cycle != _poolcleanup.n:
+            self._age()
+        x = self._private
+        if x is not None:
+            self._private = None
+        elif self._shared:
+            x = self._shared.pop()
+        elif self._victim:
+            x = self._victim.popleft()
+        lock.release()
+        if x is None:
+            new = self._new
+            if new is not None:
+                return new()
+        return x

@@ -31,14 +31,23 @@ from ._runtime import (
 __all__ = ["Ticker", "Timer", "after", "after_func", "now", "since", "sleep", "tick"]
 
 
+# Durations past this (146 years) are "never": Go's timers clamp a deadline that would overflow
+# int64 to maxWhen, so time.Sleep(1<<63 - 1) parks for good instead of failing. Clamping here
+# keeps every deadline the runtime computes (now + ns) a finite int that the idle poll can wait on.
+_NEVER = 1 << 62
+
+
 def _ns(seconds: float, what: str) -> int:
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
         raise TypeError(f"{what}: seconds must be a number, not {type(seconds).__name__}")
     if math.isnan(seconds):
         raise ValueError(f"{what}: seconds is NaN")
-    if math.isinf(seconds):
-        return 1 << 62 if seconds > 0 else 0
-    return int(seconds * 1e9)
+    ns = seconds * 1e9
+    if ns >= _NEVER:
+        return _NEVER
+    if ns <= -_NEVER:
+        return -_NEVER
+    return int(ns)
 
 
 def now() -> float:
@@ -91,8 +100,8 @@ def after_func(seconds: float, fn: Callable[[], Any]) -> Timer:
 
 def after(seconds: float) -> Chan[float]:
     """A channel that receives the time once, after seconds (Go's time.After)."""
-    c = Timer(seconds).c
-    assert c is not None
+    c: Chan[float] = Chan(1)
+    newTimer(_ns(seconds, "after"), 0, sendTime, c, "after")
     return c
 
 

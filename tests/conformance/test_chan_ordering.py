@@ -298,3 +298,46 @@ def test_timer_readies_into_runnext() -> None:
         return lines(out)
 
     assert run1(main) == expected("chan_timer_runnext")
+
+
+def test_select_duplicate_cases_are_fair() -> None:
+    """Twin of go/select_dup.go: a parked select whose cases share one channel; the partner
+    that comes later completes a uniformly random one of them."""
+    import math
+
+    trials = 2000
+
+    def fair(out: list[str], name: str, counts: list[int]) -> None:
+        p = 1 / len(counts)
+        sigma = math.sqrt(trials * p * (1 - p))
+        verdict = "fair"
+        for c in counts:
+            if abs(c - trials * p) > 10 * sigma:
+                verdict = "unfair"
+        out.append(f"{name} {len(counts)} cases: {verdict}")
+
+    def main() -> str:
+        out: list[str] = []
+        c = gosched.Chan[int]()
+        sent = [0, 0]
+        chosen = [0, 0]
+        three = [0, 0, 0]
+        result = gosched.Chan[int](1)
+        for _ in range(trials):
+            gosched.go(select, (c.send, 1), (c.send, 0))
+            gosched.gosched()  # the select parks
+            sent[c.recv()] += 1
+            gosched.go(lambda: result.send(select(c.recv, c.recv)[0]))
+            gosched.gosched()
+            c.send(7)
+            chosen[result.recv()] += 1
+            gosched.go(lambda: result.send(select(c.recv, c.recv, c.recv)[0]))
+            gosched.gosched()
+            c.send(7)
+            three[result.recv()] += 1
+        fair(out, "send", sent)
+        fair(out, "recv", chosen)
+        fair(out, "recv", three)
+        return lines(out)
+
+    assert run1(main) == expected("select_dup")

@@ -14,6 +14,7 @@ semaphores are sync_runtime_Semacquire, ...), and PEP 8 names for what only gosc
 from .blocking import SetMaxThreads, blockingcall, entersyscallblock, exitsyscall
 from .cgocall import from_future
 from .chan import Chan, NilChan, nilchan
+from .exit import fatal
 from .panic import Deadlock, FatalError, RuntimePanic, add_note, throw
 from .preempt import usercaller
 from .proc import (
@@ -122,6 +123,7 @@ __all__ = [
     "sync_runtime_Semacquire",
     "sync_runtime_Semrelease",
     "throw",
+    "fatal",
     "usercaller",
     "timeSleep",
     "timer",

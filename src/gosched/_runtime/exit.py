@@ -48,7 +48,7 @@ import collections
 import inspect
 import sys
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from greenlet import GreenletExit
 
@@ -97,6 +97,39 @@ def _startexit_locked(reason: ExitReason) -> bool:
     safepoints.requested = True
     sched.stopnote.wakeup()
     return True
+
+
+def fatal(msg: str) -> NoReturn:
+    """Go's fatal (sync's fatal, throwTypeUser): misuse by the user's code that no program may
+    survive ("sync: unlock of unlocked mutex", "go of nil func value"). Called from user code,
+    with the caller's token out.
+
+    On a goroutine the program ends with FatalError(msg), whose dump has every goroutine, this
+    one first and running, and this goroutine stops where it is, for good: it is abandoned as a
+    killed goroutine that enters the runtime, so none of its ``except`` or ``finally`` blocks
+    runs (Go runs no deferred call and recovers nothing). A plain thread cannot be stopped: the
+    program ends and the thread gets the FatalError. With no program running there is nothing
+    to end: the FatalError is raised.
+    """
+    from .traceback import goroutineDump
+
+    gp = proc.getg()
+    if gp is None or not proc.running():
+        raise FatalError(msg)
+    exc = FatalError(msg, goroutineDump(sys._getframe(1)))
+    startexit(ExitReason(ExitReason.FATAL, exc=exc))
+    if gp.m is None or gp.m.kind == M_EXTRA:
+        raise exc
+    mp = gp.m
+    try:
+        mp.psyscall.pop()  # back into the runtime, if startexit has not taken the token
+    except IndexError:
+        pass
+    if not gp.killed:
+        gp.killed = True
+        _killed.append(gp)
+    dying(mp, True)  # abandons gp: never returns
+    throw(f"fatal: goroutine {gp.goid} went on after {msg!r}")
 
 
 def dying(mp: M, entering: bool) -> None:

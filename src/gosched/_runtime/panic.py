@@ -22,18 +22,19 @@ class RuntimePanic(RuntimeError):
 
 
 class FatalError(Exception):
-    """A Go fatal error ("fatal error: <msg>"): the program cannot continue."""
+    """A Go fatal error ("fatal error: <msg>"): the program cannot continue.
 
-
-class Deadlock(FatalError):
-    """Every goroutine is blocked and nothing can wake one (Go's checkdead).
-
-    ``dump`` holds every goroutine in Go's traceback format.
+    ``dump`` holds every goroutine in Go's traceback format when the program ended on it
+    (empty for a fatal error raised where no program runs).
     """
 
     def __init__(self, message: str, dump: str = "") -> None:
         super().__init__(message)
         self.dump = dump
+
+
+class Deadlock(FatalError):
+    """Every goroutine is blocked and nothing can wake one (Go's checkdead)."""
 
 
 class GoexitUnwind(BaseException):

@@ -401,6 +401,10 @@ def safepoint(mp: M) -> None:
         mp.psyscall.append(mp.p)  # type: ignore[arg-type]
     if pending:
         mp.safepoint = True
+    gp = mp.curg
+    if gp is not None and gp.goexiting:
+        mp.safepoint = True  # before goexiting raises: every call of gp comes back here
+        goexiting(gp)
 
 
 def sigint_cleared(mp: M) -> None:
@@ -648,7 +652,9 @@ def go(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
     inline copies here (a call each would cost 2-3% of a goroutine's whole life).
     """
     if not callable(fn):
-        raise TypeError("go of nil func value")
+        if fn is None:
+            _exit.fatal("go of nil func value")
+        raise TypeError(f"gosched.go: fn must be callable, not {type(fn).__name__}")
     # inline-of: proc.enter(what="go")
     try:
         mp: M = getcurrent().m  # type: ignore[attr-defined]
@@ -844,6 +850,7 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
                     _exit.unraisable(e, gp)
                 return (gkilled_m, gp)
             gp.panic = e
+        gp.goexiting = False  # it has ended either way: the way in below is not its call
         try:
             mp.psyscall.pop()
         except IndexError:
@@ -866,6 +873,7 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
         gp.args = ()
         gp.kwargs = _NOKW
         gp.boundm = None
+        gp.goexiting = False
         gp.param = None
         # end-inline
         nxt = None
@@ -1009,6 +1017,7 @@ def gdestroy(mp: M, gp: G) -> None:
     gp.args = ()
     gp.kwargs = _NOKW
     gp.boundm = None
+    gp.goexiting = False
     gp.param = None
 
 
@@ -1040,8 +1049,36 @@ def gkilled_m(mp: M, gp: G) -> None:
 
 
 def Goexit() -> NoReturn:
-    """End the calling goroutine after its finally blocks run (runtime.Goexit)."""
-    getgoroutinem("goexit")
+    """End the calling goroutine after its finally blocks run (runtime.Goexit).
+
+    As in Go, the goroutine ends even if its unwinding is stopped: a finally block that raises
+    and an except that catches that exception (Go: a deferred call that panics, and a recover)
+    leave the goroutine exiting. Python cannot end it at the end of that except, so it ends at
+    its next runtime call made outside the handling of the unwinding (goexiting), or when its
+    function returns."""
+    mp = getgoroutinem("goexit")
+    gp: G = mp.curg  # type: ignore[assignment]
+    gp.goexiting = True
+    mp.safepoint = True  # every runtime call of gp now leaves through safepoint (goexiting)
+    raise GoexitUnwind
+
+
+def goexiting(gp: G) -> None:
+    """On the way out of a runtime call by a goroutine that called Goexit: raise GoexitUnwind
+    again, unless the goroutine is still unwinding from it (a finally block) or handling an
+    exception raised while it did (an except whose exception chain holds the GoexitUnwind).
+
+    On the way out, not in: the call has done its work. A call in a finally block that runs on
+    normal completion (``finally: wg.done()`` after the Goexit was swallowed deeper down)
+    cannot be told from any other call, and skipping it would lose the cleanup Go's deferred
+    calls always do; doing one call too many is the smaller difference."""
+    exc = sys.exc_info()[1]
+    seen = 0
+    while exc is not None and seen < 100:
+        if isinstance(exc, GoexitUnwind):
+            return
+        exc = exc.__context__
+        seen += 1
     raise GoexitUnwind
 
 
@@ -2055,6 +2092,8 @@ def runtime_main(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[s
     leave(mp)
     try:
         result = main(*args, **kwargs)
+        if mp.curg.goexiting:  # type: ignore[union-attr]
+            raise GoexitUnwind  # its unwinding was caught: Goexit still ends it (Goexit)
     except GoexitUnwind:
         # The program goes on without goroutine 1, whose G is about to be reused.
         sched.maing = None

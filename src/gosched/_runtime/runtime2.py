@@ -153,6 +153,9 @@ class G:
         "param",  # value passed to the G by whoever readies it
         "lockedm",  # M it is locked to by lock_os_thread; owner: the G itself
         "panic",  # exception that escaped the goroutine's function, read by goexit0
+        # Goexit was called (Go's g._panic with goexit set): the G ends even if its unwinding is
+        # caught (proc.goexiting). Owner: the G; reset when it ends.
+        "goexiting",
         # What this G is parked on, for abortpark (proc.py): its Sudog (a channel operation),
         # its select's sudogs, a Sema, a notify list, its sleep timer, or waitForever. Set by
         # whoever parks it, before gopark; owner: the G.
@@ -184,6 +187,7 @@ class G:
         self.param: Any = None
         self.lockedm: M | None = None
         self.panic: BaseException | None = None
+        self.goexiting = False
         self.waiting: Any = None
         self.wakeexc: BaseException | None = None
         self.killed = False

@@ -12,8 +12,11 @@ selectgo, as in Go:
    partner, buffer room or a buffered value, a closed channel (a receive gets the zero value,
    a send panics).
 3. Nothing ready: with a default case, take it. Otherwise pass 2: queue a sudog on every
-   channel, arm the goroutine's selectDone token, and park ("select"); park_m unlocks the
-   channels once the goroutine is parked.
+   channel in lock order, arm the goroutine's selectDone token, and park ("select"); park_m
+   unlocks the channels once the goroutine is parked. Go's lock order is a heap sort of the
+   poll order by channel address, so cases on one channel are queued in random order and a
+   partner that comes later completes a uniformly random one of them; here the lock order is
+   the poll order sorted stably by channel identity, which gives the same.
 4. Woken: the waker popped selectDone (so exactly one case wins) and left its sudog in
    gp.param. Pass 3: lock everything again and take our other sudogs off their queues.
 
@@ -268,11 +271,11 @@ def selectgo(
         selunlock(locks)
         return dflt, None
 
-    # Pass 2: queue on every channel and park.
+    # Pass 2: queue on every channel, in lock order (module docstring), and park.
     me: G = mp.curg  # type: ignore[assignment]
     sgs: list[Sudog] = []
     prev: Sudog | None = None
-    for k in range(n):
+    for k in sorted(pollorder, key=lambda k: id(live[k][1])):
         i, c, kind, value = live[k]
         sg = Sudog(me, c, value if kind == _SEND else None, True, k)
         if prev is not None:
