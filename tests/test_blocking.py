@@ -336,3 +336,31 @@ def test_dump_shows_syscalls_their_minutes_and_goroutines_waiting_for_a_busy_m()
     assert "time.sleep(0.3)" not in main_block  # frames, not source
     assert "goroutine 2 [runnable, waiting for M0]:" in blocks
     assert "goroutine 3 [running]:" in blocks
+
+
+def test_lowering_the_thread_limit_below_the_count_is_fatal_even_if_caught(
+    tmp_path: Path,
+) -> None:
+    """Go's SetMaxThreads below the current count: the program dies at once, and catching the
+    FatalError does not keep it alive (the caller's except never runs)."""
+    script = tmp_path / "lower.py"
+    script.write_text(
+        "import gosched\n"
+        "try:\n"
+        "    gosched.debug.set_max_threads(1)\n"
+        "except BaseException as e:\n"
+        "    print('caught', e)\n"
+        "print('still running')\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-m", "gosched", "run", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2, r.stderr
+    assert r.stdout == "", r.stdout
+    assert r.stderr.startswith(
+        "runtime: program exceeds 1-thread limit\nfatal error: thread exhaustion\n\n"
+        "goroutine 1 [running]:\n"
+    ), r.stderr

@@ -238,6 +238,11 @@ def test_panic_in_goroutine(launcher: list[str], tmp_path: Path) -> None:
     assert f'File "{script}", line {raise_line}, in worker\n' in r.stderr
     assert set(_traceback_files(r.stderr)) == {str(script)}, r.stderr
     assert "_runtime" not in r.stderr
+    # Go's last lines: who started the goroutine, and where (go/panic_created.go).
+    go_line = _line_of(script, "gosched.go(worker")
+    assert r.stderr.endswith(f"created by __main__.main in goroutine 1\n\t{script}:{go_line}\n"), (
+        r.stderr
+    )
 
 
 def test_panic_runtime_panic_message(launcher: list[str], tmp_path: Path) -> None:

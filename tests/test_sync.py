@@ -186,6 +186,31 @@ def test_mutex_unlock_of_unlocked_in_another_goroutine_ends_the_program() -> Non
     assert "\n\ngoroutine 1 [sleep]:\n" in ei.value.dump, ei.value.dump
 
 
+def test_mutex_unlock_of_unlocked_in_a_plain_thread_ends_the_program() -> None:
+    """A plain thread's fatal error ends the program too; the thread itself, which cannot be
+    stopped where it is, gets the FatalError."""
+    import threading
+
+    mu = Mutex()
+    got: list[str] = []
+
+    def plain() -> None:
+        try:
+            mu.unlock()
+        except gosched.FatalError as e:
+            got.append(str(e))
+
+    def main() -> None:
+        t = threading.Thread(target=plain)
+        t.start()
+        t.join()
+        gosched.sleep(10)  # killed here: the program is ending
+
+    with pytest.raises(gosched.FatalError, match=r"^sync: unlock of unlocked mutex$"):
+        run(main)
+    assert got == ["sync: unlock of unlocked mutex"]
+
+
 def test_mutex_unlock_of_unlocked_outside_a_run_raises() -> None:
     """With no program running there is nothing to end: FatalError is an exception."""
     mu = Mutex()

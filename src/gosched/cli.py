@@ -37,16 +37,29 @@ def _goroutine_of(exc: BaseException) -> str:
 
 
 def format_panic(exc: BaseException) -> str:
-    """Go's panic report with a Python traceback: panic line, blank line, goroutine, frames."""
-    lines = [f"panic: {type(exc).__name__}: {exc}" if str(exc) else f"panic: {type(exc).__name__}"]
+    """Go's panic report with a Python traceback: the panic lines, a blank line, the goroutine,
+    its frames, and Go's ``created by`` lines. The text of the exceptions was made by the
+    panicking goroutine (its ``__str__`` runs once, there); an exception that escaped before a
+    goroutine ran (or cannot hold the text) is formatted here."""
+    text = getattr(exc, "__gosched_panic__", None)
+    if text is not None:
+        lines = text.header.split("\n")
+    else:
+        s = str(exc)
+        lines = [f"panic: {type(exc).__name__}: {s}" if s else f"panic: {type(exc).__name__}"]
     lines.append("")
     lines.append(_goroutine_of(exc) + ":")
     frames = _user_frames(traceback.extract_tb(exc.__traceback__))
     lines.append("Traceback (most recent call last):")
     lines.extend(s.rstrip("\n") for s in traceback.format_list(frames))
-    only = traceback.format_exception_only(type(exc), exc)
-    notes = set(getattr(exc, "__notes__", ()))
-    lines.extend(s.rstrip("\n") for s in only if s.rstrip("\n") not in notes)
+    if text is not None:
+        lines.append(text.exc_line)
+        if text.createdby:
+            lines.extend(text.createdby.split("\n"))
+    else:
+        only = traceback.format_exception_only(type(exc), exc)
+        notes = set(getattr(exc, "__notes__", ()))
+        lines.extend(s.rstrip("\n") for s in only if s.rstrip("\n") not in notes)
     return "\n".join(lines) + "\n"
 
 

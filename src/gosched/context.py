@@ -22,8 +22,12 @@ its nearest cancelable ancestor's ``_children`` when that ancestor is a context 
 (found through ``value(_cancel_ctx_key)``, as Go's parentCancelCtx). Cancelling a context
 cancels its whole subtree, depth first, before cancel returns, and removes the context from
 its parent. A parent of another implementation (any object with done/err/value/deadline, Go's
-"foreign" Context) gets one goroutine per child that waits in a select on the parent's done()
-and the child's done(), as Go's propagateCancel does.
+"foreign" Context) that has an ``after_func(f) -> stop`` method (Go 1.21's afterFuncer) is
+asked to call f, which cancels the child with the parent's err() and cause, when it is done;
+the child keeps stop in a ``_StopCtx`` that becomes its parent, as Go's stopCtx, and calls it
+when it ends first (Go's removeChild). Any other foreign parent gets one goroutine per child
+that waits in a select on the parent's done() and the child's done(), as Go's propagateCancel
+does.
 
 Locks and the runtime
 ---------------------
@@ -52,7 +56,9 @@ mutex.
 Outside the runtime
 -------------------
 background(), todo(), with_value(), with_cancel() and without_cancel() need no runtime: they
-can build contexts before gosched.run, and done() makes its channel lazily (a plain object).
+can build contexts before gosched.run, and done() makes its channel lazily (a plain object);
+with_cancel() of a foreign parent needs a goroutine only for the watcher (not for a parent
+that is already done, nor for an afterFuncer).
 with_deadline() with a deadline still ahead arms a runtime timer, so it must be called from a
 goroutine; so must after_func(). A cancel function may be called from any goroutine, and
 outside gosched.run when no run is active (then no goroutine can be waiting on a done
@@ -66,16 +72,37 @@ Where this differs from Go
   ``except``. DeadlineExceeded is a TimeoutError.
 - Values are looked up by key with Go's interface equality: same type and ``==`` (so the key
   1 does not find a value stored under True or 1.0).
-- A foreign parent's AfterFunc method (Go 1.21's afterFuncer) is not used: foreign parents
-  always get a propagating goroutine.
-- Deadlines are seconds on gosched.time.now()'s monotonic clock; a timerCtx's repr shows that
-  number instead of a wall-clock time.
+- Deadlines are seconds on gosched.time.now()'s monotonic clock, not wall times. The string
+  of a timerCtx renders the deadline as Go's Time.String does: the local wall time it falls at
+  (computed from the time left), then ``m=`` and the deadline itself, which is gosched's
+  monotonic reading as Go's ``m=`` is Go's (Go's counts from the program's start).
+- Type names in strings have no ``*``: Python has no pointer types. Exceptions define
+  ``__str__``, so an exception as a value prints its message, where a Go error that is not
+  also a Stringer prints ``<not Stringer>``.
+- Go calls an afterFuncer's AfterFunc holding the child's lock; here no lock is held while
+  user code runs (see _after_funcer).
+
+Strings
+-------
+``str(ctx)`` is Go's String (contextName, stringify): a context of another type is named by
+its ``__str__`` if its class defines one (Go's Stringer), else by its type as Go's reflect
+names types: ``main.T`` for a class of a script run as ``__main__``, the module's name for the
+others, the bare name for builtins (``int``; Go's ``string`` is ``str`` here). Values print
+with their ``__str__`` if their class defines one (bytes and bytearray do not count: theirs
+only serves ``-b``), strings as they are, anything else as ``<not Stringer>``. A child of an
+afterFuncer parent names its parent ``context.stopCtx``, as Go does. ``repr(ctx)`` has the
+same form, kept useful for debugging: values shown with repr() (strings as they are), type
+names without their module, and the afterFuncer parent instead of ``context.stopCtx``. Both
+walk the chain in a loop: chains longer than the recursion limit print.
 """
 
 from __future__ import annotations
 
+import math
 import threading
+import time as _time
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol, runtime_checkable
 
 from ._runtime import (
@@ -173,13 +200,6 @@ _closedchan: Chan[None] = Chan()
 _closedchan.closed = True
 
 
-def _name(c: object) -> str:
-    """Go's contextName: the context's own repr if it has one, else its type's name."""
-    if type(c).__repr__ is object.__repr__:
-        return type(c).__qualname__
-    return repr(c)
-
-
 def _outside_goroutine() -> bool:
     """True when the caller is not a goroutine and no run is active (channels can be closed
     without waking anyone); False in a goroutine, or in a plain thread while a run is active
@@ -218,15 +238,19 @@ class _EmptyCtx:
 class _BackgroundCtx(_EmptyCtx):
     __slots__ = ()
 
-    def __repr__(self) -> str:
+    def __str__(self) -> str:
         return "context.Background"
+
+    __repr__ = __str__
 
 
 class _TodoCtx(_EmptyCtx):
     __slots__ = ()
 
-    def __repr__(self) -> str:
+    def __str__(self) -> str:
         return "context.TODO"
+
+    __repr__ = __str__
 
 
 _background = _BackgroundCtx()
@@ -252,8 +276,11 @@ class _WithoutCancelCtx(_EmptyCtx):
     def value(self, key: object) -> Any:
         return _value(self, key)
 
+    def __str__(self) -> str:
+        return _string(self, True)
+
     def __repr__(self) -> str:
-        return _name(self._parent) + ".WithoutCancel"
+        return _string(self, False)
 
 
 def without_cancel(parent: Context) -> Context:
@@ -291,10 +318,11 @@ class _ValueCtx:
     def value(self, key: object) -> Any:
         return _value(self, key)
 
+    def __str__(self) -> str:
+        return _string(self, True)
+
     def __repr__(self) -> str:
-        val = self._val
-        shown = val if isinstance(val, str) else repr(val)
-        return f"{_name(self._parent)}.WithValue(type {type(self._key).__qualname__}, val {shown})"
+        return _string(self, False)
 
 
 def with_value(parent: Context, key: object, val: object) -> Context:
@@ -368,8 +396,16 @@ class _CancelCtx:
 
     __slots__ = ("_parent", "_mu", "_done", "_children", "_err", "_cause")
 
+    # Whether cancel(remove_from_parent=True) removes the context from its parent even when
+    # the context was cancelled before: Go's cancelCtx.cancel returns early then, while
+    # timerCtx.cancel and afterFuncCtx.cancel call removeChild on every such call (which
+    # shows: an afterFuncer parent's stop function is called again).
+    _remove_always = False
+
     def __init__(self, parent: Context) -> None:
-        self._parent = parent  # immutable
+        # Set before the context is published and not changed after, except that
+        # _propagate_cancel replaces an afterFuncer parent by its _StopCtx (Go's c.Context).
+        self._parent: Context = parent
         self._mu = threading.Lock()  # guards the fields below (Go's mu)
         # Made lazily by done(); _closedchan if cancelled before that. Closed once, by the
         # call that claimed the cancellation, after the locks are released.
@@ -404,8 +440,11 @@ class _CancelCtx:
     def value(self, key: object) -> Any:
         return _value(self, key)
 
+    def __str__(self) -> str:
+        return _string(self, True)
+
     def __repr__(self) -> str:
-        return _name(self._parent) + ".WithCancel"
+        return _string(self, False)
 
     def _claim(
         self, err: Exception, cause: Exception | None, outside: bool, after: list[Any]
@@ -453,7 +492,7 @@ class _CancelCtx:
                 d.close()
         for f in after:
             f()
-        if remove_from_parent:
+        if remove_from_parent and (state == _CLAIMED or self._remove_always):
             _remove_child(self._parent, self)
 
 
@@ -513,6 +552,11 @@ def _parent_cancel_ctx(parent: Context) -> _CancelCtx | None:
 
 
 def _remove_child(parent: Context, child: _CancelCtx) -> None:
+    """Go's removeChild. Calls user code (a stop function, parent's methods): no lock may be
+    held."""
+    if type(parent) is _StopCtx:
+        parent._stop()
+        return
     p = _parent_cancel_ctx(parent)
     if p is None:
         return
@@ -528,7 +572,9 @@ def _propagate_cancel(parent: Context, child: _CancelCtx, what: str) -> None:
     done = parent.done()
     if done is None or done is nilchan:
         return  # the parent is never cancelled
-    if done is _closedchan:
+    if done.closed:
+        # Go's select with a default case on done, without the runtime: closed is set before
+        # any waiter is woken, and never unset.
         child._cancel(False, _parent_err(parent), cause(parent), _outside())
         return
     p = _parent_cancel_ctx(parent)
@@ -547,12 +593,66 @@ def _propagate_cancel(parent: Context, child: _CancelCtx, what: str) -> None:
         # child is new: nobody has seen it, so it may be cancelled after p's lock is dropped.
         child._cancel(False, err, pcause, _outside())
         return
-    # A foreign parent: watch it from a goroutine.
+    register = getattr(parent, "after_func", None)
+    if register is not None:
+        _after_funcer(parent, register, child, what)
+        return
+    # A foreign parent: watch it from a goroutine. The select catches a parent done since the
+    # check above (and takes a value from a buffered done channel, as Go's select does).
     checkgoroutine(what)
     if select(done.recv, default)[0] == 0:
         child._cancel(False, _parent_err(parent), cause(parent), False)
         return
     newproc(_watch_foreign, (parent, done, child), {}, 0)
+
+
+def _after_funcer(
+    parent: Context, register: Callable[[Callable[[], None]], Any], child: _CancelCtx, what: str
+) -> None:
+    """Go's afterFuncer case of propagateCancel: parent calls f once it is done; child keeps
+    the stop function in its _StopCtx, for _remove_child. Go holds the child's lock around
+    the call; here no lock is held while user code runs (register may call f at once). That
+    is safe because f cancels with remove_from_parent False, which never reads _parent, and
+    the child is not published until this returns."""
+
+    def f() -> None:
+        child._cancel(False, _parent_err(parent), cause(parent), _outside_goroutine())
+
+    stop = register(f)
+    if not callable(stop):
+        raise TypeError(
+            f"{what}: the parent's after_func returned {type(stop).__name__}, not a stop function"
+        )
+    child._parent = _StopCtx(parent, stop)
+
+
+class _StopCtx:
+    """The parent of a context whose parent is an afterFuncer (Go's stopCtx): that parent,
+    whose methods it forwards, and the stop function of the child's registration."""
+
+    __slots__ = ("_parent", "_stop")
+
+    def __init__(self, parent: Context, stop: Callable[[], object]) -> None:
+        self._parent = parent  # immutable
+        self._stop = stop  # immutable
+
+    def deadline(self) -> float | None:
+        return self._parent.deadline()
+
+    def done(self) -> Chan[Any]:
+        return self._parent.done()
+
+    def err(self) -> Exception | None:
+        return self._parent.err()
+
+    def value(self, key: object) -> Any:
+        return self._parent.value(key)
+
+    def __str__(self) -> str:
+        return _string(self, True)
+
+    def __repr__(self) -> str:
+        return _string(self, False)
 
 
 def _watch_foreign(parent: Context, done: Chan[Any], child: _CancelCtx) -> None:
@@ -597,6 +697,7 @@ def with_cancel_cause(parent: Context) -> tuple[Context, CancelCauseFunc]:
     _propagate_cancel(parent, c, "context.with_cancel_cause")
 
     def cancel(cause: Exception | None = None) -> None:
+        _check_cause(cause, "context.with_cancel_cause: cancel")
         c._cancel(True, Canceled(), cause, _outside_goroutine())
 
     return c, cancel
@@ -625,6 +726,8 @@ class _TimerCtx(_CancelCtx):
 
     __slots__ = ("_deadline", "_timer")
 
+    _remove_always = True
+
     def __init__(self, parent: Context, deadline: float) -> None:
         super().__init__(parent)
         self._deadline = deadline  # immutable
@@ -632,13 +735,6 @@ class _TimerCtx(_CancelCtx):
 
     def deadline(self) -> float | None:
         return self._deadline
-
-    def __repr__(self) -> str:
-        d = self._deadline
-        return (
-            f"{_name(self._parent)}.WithDeadline({d:.9f} "
-            f"[{_duration_string(round((d - now()) * 1e9))}])"
-        )
 
     def _claim(
         self, err: Exception, cause: Exception | None, outside: bool, after: list[Any]
@@ -655,14 +751,23 @@ def with_deadline(parent: Context, d: float) -> tuple[Context, CancelFunc]:
     """A child of parent that is also cancelled, with DeadlineExceeded, at d (a
     gosched.time.now() value). If parent's deadline is earlier, this is with_cancel(parent)
     (Go's WithDeadline). A deadline ahead arms a timer: call from a goroutine."""
-    return with_deadline_cause(parent, d, None)
+    return _with_deadline(parent, d, None, "context.with_deadline")
 
 
 def with_deadline_cause(
     parent: Context, d: float, cause: Exception | None
 ) -> tuple[Context, CancelFunc]:
     """with_deadline, with cause(ctx) = cause when the deadline passes (Go 1.21)."""
+    return _with_deadline(parent, d, cause, "context.with_deadline_cause")
+
+
+def _with_deadline(
+    parent: Context, d: float, cause: Exception | None, what: str
+) -> tuple[Context, CancelFunc]:
+    """Go's WithDeadlineCause; what names the public function for errors."""
     _check_parent(parent)
+    d = _seconds(d, what, "d", "a gosched.time.now() value")
+    _check_cause(cause, what)
     cur = parent.deadline()
     if cur is not None and cur < d:
         # The current deadline is already sooner than the new one.
@@ -670,8 +775,8 @@ def with_deadline_cause(
     c = _TimerCtx(parent, d)
     dur = d - now()
     if dur > 0:
-        checkgoroutine("context.with_deadline")  # the timer needs a goroutine; check first
-    _propagate_cancel(parent, c, "context.with_deadline")
+        checkgoroutine(what)  # the timer needs a goroutine; check first
+    _propagate_cancel(parent, c, what)
     if dur <= 0:
         c._cancel(True, DeadlineExceeded(), cause, _outside())
 
@@ -704,14 +809,39 @@ def with_deadline_cause(
 
 def with_timeout(parent: Context, seconds: float) -> tuple[Context, CancelFunc]:
     """with_deadline(parent, now() + seconds) (Go's WithTimeout)."""
-    return with_deadline_cause(parent, now() + seconds, None)
+    _check_parent(parent)
+    what = "context.with_timeout"
+    return _with_deadline(parent, now() + _seconds(seconds, what, "seconds", ""), None, what)
 
 
 def with_timeout_cause(
     parent: Context, seconds: float, cause: Exception | None
 ) -> tuple[Context, CancelFunc]:
     """with_deadline_cause(parent, now() + seconds, cause) (Go 1.21)."""
-    return with_deadline_cause(parent, now() + seconds, cause)
+    _check_parent(parent)
+    what = "context.with_timeout_cause"
+    return _with_deadline(parent, now() + _seconds(seconds, what, "seconds", ""), cause, what)
+
+
+def _seconds(x: object, what: str, name: str, kind: str) -> float:
+    """x, a time in seconds given to what as its argument name, as a float. Go's times are
+    int64 nanoseconds and its arithmetic saturates: an infinity (or an int too large for a
+    float) stands for the far end, but NaN is no time at all."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        kind = f" ({kind})" if kind else ""
+        raise TypeError(f"{what}: {name} must be a number{kind}, not {type(x).__name__}")
+    try:
+        f = float(x)
+    except OverflowError:
+        f = math.inf if x > 0 else -math.inf
+    if math.isnan(f):
+        raise ValueError(f"{what}: {name} is NaN")
+    return f
+
+
+def _check_cause(cause: object, what: str) -> None:
+    if cause is not None and not isinstance(cause, Exception):
+        raise TypeError(f"{what}: cause must be an exception or None, not {type(cause).__name__}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -722,6 +852,8 @@ class _AfterFuncCtx(_CancelCtx):
     """Starts f in a goroutine when its parent is cancelled, unless stopped first."""
 
     __slots__ = ("_f", "_once")
+
+    _remove_always = True
 
     def __init__(self, parent: Context, f: Callable[[], object]) -> None:
         super().__init__(parent)
@@ -771,7 +903,122 @@ def after_func(ctx: Context, f: Callable[[], object]) -> Callable[[], bool]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Go's time.Duration.String, for timerCtx's repr
+# String forms: Go's String methods, contextName and stringify (see "Strings" above)
+
+
+def _string(c: object, go: bool) -> str:
+    """str(c) (go) or repr(c) of one of this module's contexts. Walks to the first context
+    of another type (or the root) in a loop, collecting each context's part."""
+    parts: list[str] = []
+    while True:
+        t = type(c)
+        if t is _CancelCtx or t is _AfterFuncCtx:
+            parts.append(".WithCancel")
+        elif t is _TimerCtx:
+            parts.append(f".WithDeadline({_deadline_string(c._deadline)})")  # type: ignore[attr-defined]
+        elif t is _ValueCtx:
+            parts.append(_value_string(c, go))  # type: ignore[arg-type]
+        elif t is _WithoutCancelCtx:
+            parts.append(".WithoutCancel")
+        elif t is _BackgroundCtx:
+            parts.append("context.Background")
+            break
+        elif t is _TodoCtx:
+            parts.append("context.TODO")
+            break
+        elif t is _StopCtx:
+            if go:
+                parts.append("context.stopCtx")  # Go's stopCtx is no Stringer
+                break
+        else:
+            parts.append(_context_name(c, go))
+            break
+        c = c._parent  # type: ignore[attr-defined]
+    return "".join(reversed(parts))
+
+
+def _context_name(c: object, go: bool) -> str:
+    """Go's contextName of a context of another type: str(c) if its class defines __str__
+    (Go's Stringer), else its type's name; for repr, repr(c) if its class defines __repr__."""
+    t = type(c)
+    if go:
+        return str(c) if _stringer(c) else _typename(t, True)
+    return repr(c) if t.__repr__ is not object.__repr__ else _typename(t, False)
+
+
+def _value_string(c: _ValueCtx, go: bool) -> str:
+    """The part of a valueCtx (Go's valueCtx.String, with stringify for str)."""
+    val = c._val
+    if go:
+        shown = str(val) if _stringer(val) else "<not Stringer>"
+    else:
+        shown = val if isinstance(val, str) else repr(val)
+    return f".WithValue(type {_typename(type(c._key), go)}, val {shown})"
+
+
+# __str__ methods that do not make a Stringer: object's, and bytes' (only there for -b).
+_NOT_STRINGER = (object.__str__, bytes.__str__, bytearray.__str__)
+
+
+def _stringer(v: object) -> bool:
+    """Whether v's class defines __str__ (Go's Stringer interface). str is one, so strings
+    print as they are either way, as in Go's stringify."""
+    return type(v).__str__ not in _NOT_STRINGER
+
+
+def _typename(t: type, qualified: bool) -> str:
+    """Type t named as Go's reflect names a type (qualified): with its package, ``main`` for
+    a script run as __main__; builtins bare, as Go's predeclared types. A class defined in a
+    function is named without it, as Go names a type declared in a function."""
+    name = t.__qualname__.rpartition("<locals>.")[2]
+    mod = t.__module__
+    if not qualified or mod == "builtins":
+        return name
+    return ("main" if mod == "__main__" else mod) + "." + name
+
+
+_NS_MAX = (1 << 63) - 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _ns(seconds: float) -> int:
+    """seconds as int64 nanoseconds, saturated as Go's time arithmetic saturates."""
+    x = seconds * 1e9
+    if x >= _NS_MAX:
+        return _NS_MAX
+    if x <= -_NS_MAX - 1:
+        return -_NS_MAX - 1
+    return round(x)
+
+
+def _deadline_string(d: float) -> str:
+    """Go's d.String() + " [" + time.Until(d).String() + "]" for a deadline d on gosched's
+    monotonic clock: the local wall time d falls at (now's wall time plus the time left, to
+    the nanosecond, trailing zeros dropped), the zone's offset and name, and ``m=`` with d,
+    the monotonic reading, as ``2009-11-10 23:00:05.5 +0000 UTC m=+12.000000001 [4.99s]``."""
+    left = _ns(d - now())
+    sec, nsec = divmod(_time.time_ns() + left, 1_000_000_000)
+    t = _EPOCH + timedelta(seconds=sec)
+    try:
+        t = t.astimezone()  # Go's time.Local
+    except (OverflowError, OSError, ValueError):
+        pass  # out of the platform's range: stays UTC
+    offset = t.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    zone = f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+    frac = f".{nsec:09d}".rstrip("0") if nsec else ""
+    mono = _ns(d)
+    msec, mnsec = divmod(abs(mono), 1_000_000_000)
+    return (
+        f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+        f"{frac} {zone} {t.tzname() or zone} m={'-' if mono < 0 else '+'}{msec}.{mnsec:09d}"
+        f" [{_duration_string(left)}]"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Go's time.Duration.String, for a timerCtx's string
 
 
 def _duration_string(ns: int) -> str:

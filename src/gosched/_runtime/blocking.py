@@ -161,7 +161,7 @@ def _handjob(gp: G, arg: tuple[M, Job]) -> bool:
     hp.helperjob = job
     if hp.thread is None:
         try:
-            hp.thread = newosproc(f"gosched-M{hp.id} helper", lambda: _helper(hp))
+            newosproc(f"gosched-M{hp.id} helper", lambda: _helper(hp), hp)
         except RuntimeError as e:  # the OS would not give us a thread
             throw(f"newosproc: cannot start a helper thread: {e}")
     else:
@@ -277,5 +277,7 @@ def SetMaxThreads(n: int) -> int:
         else:
             fatal = False
     if fatal:
-        throw("thread exhaustion")
+        from .exit import fatal as _fatal
+
+        _fatal("thread exhaustion")  # the program ends even if the caller catches it
     return old

@@ -113,13 +113,13 @@ def fatal(msg: str) -> NoReturn:
     """
     from .traceback import goroutineDump
 
-    gp = proc.getg()
-    if gp is None or not proc.running():
+    if not proc.running():
         raise FatalError(msg)
+    gp = proc.getg()
     exc = FatalError(msg, goroutineDump(sys._getframe(1)))
     startexit(ExitReason(ExitReason.FATAL, exc=exc))
-    if gp.m is None or gp.m.kind == M_EXTRA:
-        raise exc
+    if gp is None or gp.m is None or gp.m.kind == M_EXTRA:
+        raise exc  # a plain thread (an M of its own or not yet)
     mp = gp.m
     try:
         mp.psyscall.pop()  # back into the runtime, if startexit has not taken the token
@@ -130,6 +130,73 @@ def fatal(msg: str) -> NoReturn:
         _killed.append(gp)
     dying(mp, True)  # abandons gp: never returns
     throw(f"fatal: goroutine {gp.goid} went on after {msg!r}")
+
+
+class PanicText:
+    """A panic as Go prints it, made in the panicking goroutine (printpanics) and read by the
+    report (cli.py): ``header`` is Go's ``panic: ...`` lines, ``exc_line`` the exception's last
+    traceback line, ``createdby`` Go's ``created by`` lines."""
+
+    __slots__ = ("createdby", "exc_line", "header")
+
+    def __init__(self, header: str, exc_line: str, createdby: str) -> None:
+        self.header = header
+        self.exc_line = exc_line
+        self.createdby = createdby
+
+
+def printpanics(exc: BaseException, gp: G) -> None:
+    """Go's preprintpanics, in the goroutine whose function exc escaped, before the runtime
+    stops: every panic value is made text here, once (a ``__str__`` with side effects runs once,
+    and one that calls the runtime can), and kept on exc for the report (``__gosched_panic__``).
+
+    The chain is exc's causes and contexts, oldest first, as Go's printpanics prints a panic
+    raised while another was being handled: ``panic: first [recovered]``, then a tab and
+    ``panic: second``. Python cannot tell an exception being handled by an ``except`` from one
+    unwinding through a ``finally``, so every earlier one is marked recovered. Goexit's
+    unwinding is left out, as Go leaves out goexit panics. A ``__str__`` that raises is Go's
+    fatal error ``panic while printing panic value``: the program ends with it (exit 2)."""
+    from .panic import GoexitUnwind
+    from .traceback import _createdby
+
+    chain: list[BaseException] = []
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if not isinstance(e, GoexitUnwind):
+            chain.append(e)
+        e = (
+            e.__cause__
+            if e.__cause__ is not None
+            else (None if e.__suppress_context__ else e.__context__)
+        )
+    chain.reverse()
+    lines = []
+    msg = ""
+    for k, e in enumerate(chain):
+        try:
+            msg = str(e)
+        except Exception as bad:
+            fatal(f"panic while printing panic value: type {_typename(type(bad))}")
+        value = f"{type(e).__name__}: {msg}" if msg else type(e).__name__
+        recovered = " [recovered]" if k < len(chain) - 1 else ""
+        lines.append(("\t" if k else "") + f"panic: {value}{recovered}")
+    name = _typename(type(exc))
+    text = PanicText("\n".join(lines), f"{name}: {msg}" if msg else name, "\n".join(_createdby(gp)))
+    try:
+        exc.__gosched_panic__ = text  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):
+        pass  # an exception type without a __dict__: the report formats it itself
+
+
+def _typename(t: type) -> str:
+    """A type as Python's tracebacks name it: qualified by its module unless builtin or
+    __main__'s."""
+    mod = t.__module__
+    if mod in ("builtins", "__main__"):
+        return t.__qualname__
+    return f"{mod}.{t.__qualname__}"
 
 
 def dying(mp: M, entering: bool) -> None:

@@ -9,6 +9,10 @@ netpoller's epoll set, so one fd per M serves both "wake this M" and "break the 
 
 A thread must not end while greenlets parked in it are still needed: their finally blocks could
 never run. proc.mexit kills the stacks of its M before the thread returns.
+
+A thread is started from a clean thread: one that a goroutine has locked (or whose locked
+goroutine exited) may carry that goroutine's OS state, which a new thread would inherit, so
+newosproc hands the start to the template thread then (proc.py, Go's newm and templateThread).
 """
 
 from __future__ import annotations
@@ -18,6 +22,10 @@ import os
 import select
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .runtime2 import M
 
 _FD_SETSIZE = 1024
 
@@ -100,9 +108,20 @@ class Note:
             os.close(self._wfd)
 
 
-def newosproc(name: str, target: Callable[[], None]) -> threading.Thread:
-    """Start an OS thread for an M (daemon, so that a wedged M cannot keep the process alive
-    after gosched.run has given up on it)."""
+def newosproc(name: str, target: Callable[[], None], mp: M) -> threading.Thread:
+    """Start an OS thread for mp (daemon, so that a wedged M cannot keep the process alive
+    after gosched.run has given up on it). ``mp.thread`` is set before the thread starts: the
+    new thread may finish its first work and be handed more (an idle helper) before this
+    returns, and whoever hands it must see that it has a thread.
+
+    A new thread inherits its creator's OS state, so a thread locked to a goroutine does not
+    start one: the thread object is made here and the template thread starts it
+    (proc.handoffnewm). It may then not be alive yet when this returns.
+    """
+    from . import proc  # proc imports this module
+
     t = threading.Thread(target=target, name=name, daemon=True)
-    t.start()
+    mp.thread = t
+    if not proc.handoffnewm(t):
+        t.start()
     return t

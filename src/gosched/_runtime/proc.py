@@ -1,7 +1,8 @@
 """The scheduler. Follows go/src/runtime/proc.go: schedinit, procresize, newproc/newproc1,
 gfget/gfput, mstart, schedule, findRunnable, execute, goexit0, gopark/goready, Gosched, Goexit,
-startm/stopm/wakep/handoffp, locked Ms (startlockedm/stoplockedm), stop-the-world, checkdead,
-and the door into the runtime (Go's entersyscall/exitsyscall). How the runtime stops is in
+startm/stopm/wakep/handoffp, locked Ms (startlockedm/stoplockedm), the template thread that
+starts threads for locked Ms (newmHandoff, templateThread), stop-the-world, checkdead, and the
+door into the runtime (Go's entersyscall/exitsyscall). How the runtime stops is in
 exit.py, Ctrl-C in signal.py.
 
 How a goroutine runs
@@ -91,6 +92,7 @@ from .runtime2 import (
     GSTATUS_NAMES,
     LEGAL_TRANSITIONS,
     M_EXTRA,
+    M_TEMPLATE,
     RUNQ_SIZE,
     G,
     M,
@@ -108,10 +110,15 @@ from .runtime2 import (
     _Psyscall,
     safepoints,
     sched,
+    waitReasonPanicWait,
 )
 
 nanotime = time.monotonic_ns
 _getframe = sys._getframe
+# The exception being handled on this thread's current stack, if any (sys.exception: 3.11+).
+_exception: Callable[[], BaseException | None] = getattr(sys, "exception", None) or (
+    lambda: sys.exc_info()[1]
+)
 
 # gosched.run holds this while the runtime is up: one runtime per process, as in Go.
 _runlock = threading.Lock()
@@ -477,6 +484,7 @@ def schedinit(procs: int | None) -> M:
     """Go's schedinit on the calling thread, which becomes m0 with its current greenlet as g0."""
     global m0
     sched.reset()
+    newmHandoff.reset()
     parsedebugvars()
     _preempt.start()
     sched.maxmcount = sched.maxthreads  # debug.set_max_threads outlives a run, as in Go
@@ -850,6 +858,13 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
                     _exit.unraisable(e, gp)
                 return (gkilled_m, gp)
             gp.panic = e
+            with sched.lock:
+                sched.panicking += 1
+            try:
+                _exit.printpanics(e, gp)  # user code (__str__): the token is still out
+            except BaseException:
+                if gp.killed:  # killed while its __str__ ran in the runtime
+                    return (gkilled_m, gp)
         gp.goexiting = False  # it has ended either way: the way in below is not its call
         try:
             mp.psyscall.pop()
@@ -874,6 +889,7 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
         gp.kwargs = _NOKW
         gp.boundm = None
         gp.goexiting = False
+        gp.inexc = False
         gp.param = None
         # end-inline
         nxt = None
@@ -1018,6 +1034,7 @@ def gdestroy(mp: M, gp: G) -> None:
     gp.kwargs = _NOKW
     gp.boundm = None
     gp.goexiting = False
+    gp.inexc = False
     gp.param = None
 
 
@@ -1100,6 +1117,7 @@ def gopark(mp: M, unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: s
     """
     gp: G = mp.curg  # type: ignore[assignment]
     gp.waitreason = reason
+    gp.inexc = _exception() is not None
     pp: P = mp.p  # type: ignore[assignment]
     slot = pp.runnext
     # inline-of: proc.fastnext
@@ -1247,7 +1265,9 @@ def Gosched() -> None:
 
 
 def _gosched(mp: M) -> None:
-    _stack.mcall(mp, gosched_m, mp.curg)  # type: ignore[arg-type]
+    gp: G = mp.curg  # type: ignore[assignment]
+    gp.inexc = _exception() is not None
+    _stack.mcall(mp, gosched_m, gp)
 
 
 def gosched_m(mp: M, gp: G) -> None:
@@ -1740,13 +1760,14 @@ def startm(pp: P | None, spinning: bool) -> None:
 
 
 def newm(pp: P | None, spinning: bool, id: int = -1) -> M:
-    """A new M on a new thread that starts by acquiring pp."""
+    """A new M on a new thread that starts by acquiring pp. From a locked thread the thread is
+    started by the template thread (newosproc asks handoffnewm), as Go's newm does."""
     mp = M()
     mp.nextp = pp
     mp.spinning = spinning
     with sched.lock:
         mcommoninit(mp, id)
-    mp.thread = newosproc(f"gosched-M{mp.id}", lambda: _mstart_thread(mp))
+    newosproc(f"gosched-M{mp.id}", lambda: _mstart_thread(mp), mp)
     return mp
 
 
@@ -1754,6 +1775,144 @@ def _mstart_thread(mp: M) -> None:
     mp.g0 = getcurrent()
     mp.tid = threading.get_ident()
     mstart(mp)
+
+
+# ---------------------------------------------------------------------------------------------
+# The template thread (Go's newmHandoff, startTemplateThread, templateThread)
+#
+# A goroutine locks its thread to give it state of its own: an unshared working directory or
+# namespace, a thread name, a signal mask, a CPU affinity. A thread inherits all of that from
+# the thread that starts it (clone copies it; with CLONE_FS it even shares the working
+# directory), so a thread that may be in such a state never starts one. It queues the new
+# thread for the template thread instead: a thread with no P and no goroutines, started by the
+# first lock_os_thread of a run while that goroutine's thread was still in a known-good state,
+# which sleeps on its M's note until asked and starts the queued threads from its own state.
+# The check is in os_thread.newosproc (it asks handoffnewm), so it covers every thread an M
+# starts: newm's, and blocking()'s helpers (Go's blocking syscall hands its P off through newm).
+#
+# Which threads hand off (Go's newm: gp.m.lockedExt != 0): an M whose goroutine holds
+# lock_os_thread, and a retired M (its locked goroutine exited; Go's lockedExt is still set
+# while mexit hands that thread's P off). A plain thread's M (M_EXTRA) is locked to its G by
+# the runtime, as Go's cgocallbackg locks a C thread (lockedInt, not lockedExt): like Go's
+# callback, it starts threads itself.
+#
+# The template's M is in allm and counts against the thread limit (threads= in schedtrace), and
+# is left out of checkdead by sched.nmsys, as sysmon is; its kind is M_TEMPLATE: a system M
+# that holds no P and runs no goroutines. It takes no part in stop-the-world (Go's
+# issue 38931: a template waiting for the world would never start the M that the world waits
+# for). It ends with the run: startexit wakes it (its note is its M's park), it starts what is
+# still queued (those Ms see the exit and end) and ends, and exit._join_ms waits for it as for
+# any M. A locked thread that starts a thread after that starts it itself: the new M only ends.
+# newmHandoff.lock is a leaf: nothing else is taken while it is held.
+
+
+class _NewmHandoff:
+    """Go's newmHandoff: threads created by locked Ms, waiting for the template to start them."""
+
+    __slots__ = ("lock", "newm", "waiting", "m", "haveTemplateThread")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """For a new run (schedinit); the template of the last one has ended."""
+        self.newm: list[threading.Thread] = []  # created, not started; guarded by lock
+        self.waiting = False  # the template sleeps on m.park: wake it; guarded by lock
+        self.m: M | None = None  # the template's M while it runs; guarded by lock
+        # Set by startTemplateThread (once per run), cleared by the template as it ends (the run
+        # is ending then); guarded by lock, read without it by lock_os_thread: a stale False is
+        # checked again under the lock, a stale True skips a start only while the run ends.
+        self.haveTemplateThread = False
+
+
+newmHandoff = _NewmHandoff()
+
+
+def _lockedthread() -> bool:
+    """Whether the calling thread is an M that may be in a state of a locked goroutine's making
+    (Go's newm check). Ms are looked up by thread: newm runs on g0 or on a goroutine."""
+    tid = threading.get_ident()
+    for mp in list(sched.allm):
+        if mp.tid == tid:
+            return mp.kind != M_EXTRA and (mp.lockedExt != 0 or mp.retired)
+    return False
+
+
+def handoffnewm(t: threading.Thread) -> bool:
+    """os_thread.newosproc is about to start t. If the calling thread is locked, queue t for the
+    template thread and return True (Go's newm, on a locked M); else return False."""
+    if not _lockedthread():
+        return False
+    h = newmHandoff
+    with h.lock:
+        if not h.haveTemplateThread:
+            if sched.exiting is None:
+                throw("on a locked thread with no template thread")
+            return False  # the template has ended with the run; the new M will only end
+        h.newm.append(t)
+        if h.waiting:
+            h.waiting = False
+            h.m.park.wakeup()  # type: ignore[union-attr]
+    return True
+
+
+def startTemplateThread() -> None:
+    """Start the template thread if it is not running (Go's startTemplateThread). The calling
+    thread must be in a known-good state: lock_os_thread calls it before it locks."""
+    h = newmHandoff
+    with h.lock:
+        # Once the run ends its template ends too, and threads started after that only end: no
+        # template is needed then, and one made from a locked thread would be queued for itself.
+        if h.haveTemplateThread or sched.exiting is not None:
+            return
+        h.haveTemplateThread = True
+    mp = M()
+    mp.kind = M_TEMPLATE  # a system M: no P, no goroutines, in nmsys (see above)
+    with sched.lock:
+        mcommoninit(mp, -1)  # checkmcount: the template counts against the thread limit
+        sched.nmsys += 1
+    with h.lock:
+        h.m = mp  # before its thread starts: only the thread sets waiting, which needs m
+    try:
+        newosproc(f"gosched-M{mp.id} template", lambda: templateThread(mp), mp)
+    except RuntimeError as e:  # the OS would not give us a thread
+        throw(f"newosproc: cannot start the template thread: {e}")
+
+
+def templateThread(mp: M) -> None:
+    """The template thread's body (Go's templateThread): start the threads that locked Ms
+    queued, sleep until more come, end when the run stops."""
+    mp.tid = threading.get_ident()
+    h = newmHandoff
+    try:
+        while True:
+            with h.lock:
+                batch = h.newm
+                h.newm = []
+                if not batch:
+                    if sched.exiting is not None:
+                        h.haveTemplateThread = False
+                        h.waiting = False
+                        h.m = None
+                        break
+                    h.waiting = True
+            if batch:
+                for t in batch:
+                    t.start()
+            else:
+                mp.park.sleep()
+    except BaseException as e:  # a thread that would not start, or a runtime bug: the run ends
+        with h.lock:
+            h.newm = []  # never started: the run is ending, nothing waits for them
+            h.haveTemplateThread = False
+            h.waiting = False
+            h.m = None
+        kind = ExitReason.FATAL if isinstance(e, FatalError) else ExitReason.PANIC
+        _exit.startexit(ExitReason(kind, exc=e))
+    with sched.lock:
+        sched.nmsys -= 1
+    _exit.mexit(mp)
 
 
 def wakep() -> None:
@@ -1885,6 +2044,10 @@ def LockOSThread() -> None:
 def _lockOSThread(mp: M) -> None:
     if mp.kind == M_EXTRA:
         getgoroutinem("lock_os_thread")
+    if not newmHandoff.haveTemplateThread:
+        # As Go's LockOSThread: start the template now, while this thread is still in a
+        # known-good state (locked, it may not be, and it must not start threads itself).
+        startTemplateThread()
     gp: G = mp.curg  # type: ignore[assignment]
     mp.lockedExt += 1
     mp.lockedg = gp
@@ -2098,7 +2261,33 @@ def runtime_main(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[s
         # The program goes on without goroutine 1, whose G is about to be reused.
         sched.maing = None
         raise
+    _waitpanics(mp.curg)  # type: ignore[arg-type]
     _exit.startexit(ExitReason(ExitReason.MAIN_RETURNED, value=result))
+
+
+def _waitpanics(me: G) -> None:
+    """Go's runtime.main after main.main returns: a goroutine running its deferred calls for a
+    panic gets up to 1000 yields to finish them (runningPanicDefers), and once a goroutine's
+    panic is being reported, main waits for good (panicking): the program ends with the panic,
+    not with exit 0. Python cannot tell a finally block unwinding an exception from an except
+    handling one, so every goroutine that last parked or yielded with an exception in hand
+    counts (G.inexc); one merely handling an exception costs main those yields, nothing else."""
+    if not sched.panicking:
+        cands = [
+            gp
+            for gp in list(sched.allgs)
+            if gp.inexc and gp is not me and gp.atomicstatus in (_Gwaiting, _Grunnable)
+        ]
+        for _ in range(1000 if cands else 0):
+            if sched.panicking or sched.exiting is not None:
+                break
+            if not any(gp.inexc and gp.atomicstatus != _Gdead for gp in cands):
+                break
+            Gosched()
+    if sched.panicking and sched.exiting is None:
+        from .chan import park_forever
+
+        runtimecall("main", park_forever, waitReasonPanicWait)
 
 
 def run(

@@ -126,6 +126,7 @@ waitReasonSyncRWMutexLock = "sync.RWMutex.Lock"
 waitReasonSyncCondWait = "sync.Cond.Wait"
 waitReasonIOWait = "IO wait"
 waitReasonSyscall = "syscall"  # gosched.blocking(fn): parked while a helper thread runs fn
+waitReasonPanicWait = "panicwait"  # main returned while another goroutine panics
 
 # Local run queue capacity (len(p.runq) in Go).
 RUNQ_SIZE = 256
@@ -165,6 +166,9 @@ class G:
         "wakeexc",
         "killed",  # the runtime is ending and has raised GreenletExit in it (exit.py)
         "selectDone",  # [token] while a select is parked: whoever pops it wins (Go's CAS)
+        # It last parked or yielded with an exception in hand (an except or a finally block):
+        # maybe a panic running its deferred calls (runtime_main, Go's runningPanicDefers).
+        "inexc",
         "timer",  # the runtime timer gosched.sleep reuses; owner: the G
         "sudog",  # the sudog a plain channel operation reuses (Go's per-P sudog cache)
         "inblocking",  # depth of `with blocking()` bodies: sysmon does not preempt them
@@ -191,6 +195,7 @@ class G:
         self.waiting: Any = None
         self.wakeexc: BaseException | None = None
         self.killed = False
+        self.inexc = False
         self.selectDone: list[bool] | None = None  # made by the goroutine's first select
         self.timer: Any = None
         self.sudog: Sudog | None = None
@@ -364,14 +369,22 @@ class M:
         return f"<M {self.id}>"
 
 
-# M kinds. Only M_GOROUTINES Ms run goroutines and hold Ps. sysmon and blocking()'s helper
-# threads are Ms too (they count towards the thread limit and schedtrace's threads=), as Go's
-# sysmon and an M in a syscall are; checkdead leaves out sysmon (nmsys) and idle helpers.
+# M kinds. Only M_GOROUTINES Ms run goroutines and hold Ps. sysmon, the template thread and
+# blocking()'s helper threads are Ms too (they count towards the thread limit and schedtrace's
+# threads=), as Go's sysmon, templateThread and an M in a syscall are; checkdead leaves out
+# sysmon and the template (nmsys) and idle helpers.
 M_GOROUTINES = 0
 M_SYSMON = 1
 M_HELPER = 2
 M_EXTRA = 3  # a plain thread that called into the runtime (cgocall.py), locked to its own G
-M_KINDS = {M_GOROUTINES: "goroutines", M_SYSMON: "sysmon", M_HELPER: "helper", M_EXTRA: "extra"}
+M_TEMPLATE = 4  # starts the Ms that a locked thread asks for (proc.templateThread)
+M_KINDS = {
+    M_GOROUTINES: "goroutines",
+    M_SYSMON: "sysmon",
+    M_HELPER: "helper",
+    M_EXTRA: "extra",
+    M_TEMPLATE: "template",
+}
 
 
 class P:
@@ -478,6 +491,9 @@ class Sched:
         "nfutures",  # from_future channels whose future is not done; under lock
         "threadsatstart",  # idents of the threads alive when the run began (checkdead)
         "deadlockpending",  # checkdead saw no M running, but a thread or future may help
+        # Goroutines whose function an exception escaped, not yet through goexit0 (Go's
+        # panicking): main's return waits for them (runtime_main).
+        "panicking",
         "nextradead",  # Gs of plain threads that ended (in allgs, dead, never reused)
     )
 
@@ -532,6 +548,7 @@ class Sched:
         self.nfutures = 0
         self.threadsatstart: set[int] = set()
         self.deadlockpending = False
+        self.panicking = 0
         self.nextradead = 0
 
 

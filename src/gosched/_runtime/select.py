@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import proc
@@ -275,7 +276,11 @@ def selectgo(
     me: G = mp.curg  # type: ignore[assignment]
     sgs: list[Sudog] = []
     prev: Sudog | None = None
-    for k in sorted(pollorder, key=lambda k: id(live[k][1])):
+    # Only cases that share a channel need the order: each channel gets one sudog otherwise.
+    enqueue: Sequence[int] = (
+        range(n) if len(byid) == n else sorted(pollorder, key=lambda k: id(live[k][1]))
+    )
+    for k in enqueue:
         i, c, kind, value = live[k]
         sg = Sudog(me, c, value if kind == _SEND else None, True, k)
         if prev is not None:

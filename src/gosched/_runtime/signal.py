@@ -1,5 +1,6 @@
-"""Ctrl-C. Follows the part of go/src/runtime/signal_unix.go that matters here: a signal is
-noted by a handler that does almost nothing, and acted on by the runtime at a safe point.
+"""Ctrl-C, and SIGQUIT under `gosched run`. Follows the part of go/src/runtime/signal_unix.go
+that matters here: a signal is noted by a handler that does almost nothing, and acted on by the
+runtime at a safe point; SIGQUIT (sigtable: ``_SigThrow``) dumps every goroutine and exits 2.
 
 What a Python programmer expects
 --------------------------------
@@ -41,6 +42,19 @@ that code, as Python would in whatever the main thread runs.
 
 Once the program is ending (sched.exiting: main returned or raised, and goroutines' finally
 blocks run), Ctrl-C ends the process at once with status 130.
+
+SIGQUIT
+-------
+Go's SIGQUIT (Ctrl-\\) is fatal: the handler itself prints ``SIGQUIT: quit``, then ``PC=0x...
+m=N sigcode=N`` and every goroutine's traceback, without stopping the world, and exits 2
+(sighandler: fatalsignal, tracebackothers, ``exit(2)``). Under `gosched run` only
+(``sched.script``: a library has no business taking the process's signals) the handler does
+the same, minus the PC line, which has no counterpart in Python: ``SIGQUIT: quit``, a blank
+line, the dump a fatal error prints
+(traceback.goroutineDump, the goroutine m0 was running first, from the frame the signal
+interrupted), then ``os._exit(2)``. It takes no lock (it may run on m0 in the middle of code
+that holds sched.lock): the dump reads lists it copies first. Like Ctrl-C's, it runs on the main
+thread between bytecodes, and the wakeup fd on m0's note wakes m0 wherever it sleeps.
 """
 
 from __future__ import annotations
@@ -64,32 +78,60 @@ if TYPE_CHECKING:
 
 def install() -> Any:
     """Route Ctrl-C through the handler while run is active, if run is on the main thread and
-    SIGINT still has Python's default handler. Returns what restore() needs.
+    SIGINT still has Python's default handler; under `gosched run`, SIGQUIT too (see the module
+    docstring). Returns what restore() needs.
 
-    The kernel may deliver SIGINT to any thread, and Python runs the handler on the main thread
-    only once that thread runs Python code again: m0 asleep on its note (an idle M, or the one
-    sleeping until a timer) would not notice for as long as it sleeps. So m0's note becomes a
-    pipe whose write end is the signal wakeup fd (signal.set_wakeup_fd): the signal's arrival,
-    on whichever thread, writes to it and wakes m0, which then runs the handler.
+    The kernel may deliver a signal to any thread, and Python runs the handler on the main
+    thread only once that thread runs Python code again: m0 asleep on its note (an idle M, or
+    the one sleeping until a timer) would not notice for as long as it sleeps. So m0's note
+    becomes a pipe whose write end is the signal wakeup fd (signal.set_wakeup_fd): the signal's
+    arrival, on whichever thread, writes to it and wakes m0, which then runs the handler.
     """
     if threading.current_thread() is not threading.main_thread():
         return None
-    if _signal.getsignal(_signal.SIGINT) is not _signal.default_int_handler:
+    sigint = _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler
+    # Go installs its SIGQUIT handler over an inherited SIG_IGN too (sigInstallGoHandler keeps
+    # only SIGHUP's and SIGINT's): a shell's background job inherits SIGQUIT ignored.
+    sigquit = sched.script and _signal.getsignal(_signal.SIGQUIT) in (
+        _signal.SIG_DFL,
+        _signal.SIG_IGN,
+    )
+    if not sigint and not sigquit:
         return None
     mp = proc.m0
     assert mp is not None
     mp.park.close()
     mp.park = Note(pipe=True)
     oldfd = _signal.set_wakeup_fd(mp.park.wakeup_fd, warn_on_full_buffer=False)
-    _signal.signal(_signal.SIGINT, _handler)
-    return (_signal.default_int_handler, oldfd)
+    oldint = _signal.signal(_signal.SIGINT, _handler) if sigint else None
+    oldquit = _signal.signal(_signal.SIGQUIT, _quit) if sigquit else None
+    return (oldint, oldfd, oldquit)
 
 
 def restore(saved: Any) -> None:
     if saved is not None:
-        handler, oldfd = saved
-        _signal.signal(_signal.SIGINT, handler)
+        oldint, oldfd, oldquit = saved
+        if oldint is not None:
+            _signal.signal(_signal.SIGINT, oldint)
+        if oldquit is not None:
+            _signal.signal(_signal.SIGQUIT, oldquit)
         _signal.set_wakeup_fd(oldfd)
+
+
+def _quit(signum: int, frame: Any) -> NoReturn:
+    """SIGQUIT under `gosched run` (see the module docstring): Go's fatalsignal for
+    ``SIGQUIT: quit``, then exit 2. The frame is where the main thread was interrupted: the
+    Python code of the goroutine m0 runs, if it runs one."""
+    from .traceback import goroutineDump
+
+    _flush()
+    data = ("SIGQUIT: quit\n\n" + goroutineDump(frame)).encode(errors="replace")
+    try:
+        while data:
+            data = data[os.write(2, data) :]
+    except OSError:
+        pass
+    os._exit(2)
 
 
 def _handler(signum: int, frame: Any) -> None:
@@ -123,12 +165,17 @@ def _insyscall(mp: M, frame: Any) -> bool:
 
 
 def _hardexit() -> NoReturn:
+    _flush()
+    os._exit(130)
+
+
+def _flush() -> None:
+    """What the program wrote so far, before the process ends without Python's cleanup."""
     for f in (sys.stdout, sys.stderr):
         try:
             f.flush()
         except BaseException:  # the interrupted code may be writing to it right now
             pass
-    os._exit(130)
 
 
 def deliverable() -> bool:

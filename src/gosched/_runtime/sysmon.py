@@ -1,12 +1,14 @@
-"""sysmon, the system monitor. Follows go/src/runtime/proc.go: sysmon, retake, preemptone (and
-the sysmon half of schedtrace, which the observability work will print).
+"""sysmon, the system monitor. Follows go/src/runtime/proc.go: sysmon, retake, preemptone, and
+sysmon's call to schedtrace (GODEBUG=schedtrace=MS; the printing is schedtrace.py's).
 
 sysmon runs on an M of its own with no P (``M_SYSMON``), started by runtime_main as Go's
 runtime.main starts it, and left out of checkdead (``sched.nmsys``). It sleeps 20 µs between
 looks while it finds work; after 50 looks in a row that found none it doubles the sleep each
 time, up to 10 ms. While every P is idle (or the world is stopped) it sleeps deeply, until the
 next timer, or until ``acquirep`` wakes it (``sched.sysmonwait``): nothing can need it before some
-P is running again.
+P is running again. With GODEBUG=schedtrace=MS it never sleeps deeply (Go: "so that it can
+print that information at the right time"), and after a look at least MS ms after the last
+line it prints the next one (the first at its first look: ``SCHED 0ms``).
 
 Each look (retake)
 ------------------
@@ -45,6 +47,7 @@ from . import time as _time
 from .godebug import debug
 from .os_thread import newosproc
 from .runtime2 import M_GOROUTINES, M_SYSMON, M, _Gsyscall, _Pidle, _Prunning, _Psyscall, sched
+from .schedtrace import schedtrace
 
 if TYPE_CHECKING:
     from .runtime2 import P
@@ -72,7 +75,7 @@ def newsysmon() -> M:
         sched.nmsys += 1
         sched.sysmonm = mp
         proc.checkdead()
-    mp.thread = newosproc(f"gosched-M{mp.id} sysmon", lambda: _sysmon_thread(mp))
+    newosproc(f"gosched-M{mp.id} sysmon", lambda: _sysmon_thread(mp), mp)
     return mp
 
 
@@ -99,6 +102,8 @@ def _sysmon_thread(mp: M) -> None:
 def sysmon(mp: M) -> None:
     """The monitor's loop (Go's sysmon); returns when the runtime stops."""
     idle = 0  # looks in a row that retook nothing
+    lasttrace = 0  # when the last schedtrace line was printed (nanotime); 0: none yet
+    starttime = 0  # when the first one was (Go's schedtrace starttime)
     delay = 0  # µs
     delay_next = 0  # µs: this look's sleep, shortened for a preemption due (preempt.check)
     note = mp.park
@@ -158,6 +163,11 @@ def sysmon(mp: M) -> None:
         else:
             idle += 1
         _lastlook = now
+        if debug.schedtrace > 0 and lasttrace + debug.schedtrace * 1_000_000 <= now:
+            lasttrace = now
+            if starttime == 0:
+                starttime = now
+            schedtrace((now - starttime) // 1_000_000, debug.scheddetail > 0)
         nap = delay
         if preempt.enabled:
             due = preempt.check(now)

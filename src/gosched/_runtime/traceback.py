@@ -21,6 +21,7 @@ target, as in Go.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -49,6 +50,10 @@ def _modname_for_file(filename: str) -> str:
     for name, mod in list(sys.modules.items()):
         if getattr(mod, "__file__", None) == filename:
             return name
+    if sys.argv and sys.argv[0] and os.path.abspath(sys.argv[0]) == os.path.abspath(filename):
+        # The script `gosched run` ran, once runpy has put its own __main__ back (a report
+        # made after the script's top level returned).
+        return "__main__"
     return filename.rsplit("/", 1)[-1].removesuffix(".py")
 
 
