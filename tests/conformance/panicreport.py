@@ -6,15 +6,17 @@ a few goroutines of its own before main's first ``go``). ``normalize`` keeps wha
 agree on: the ``panic:``/``fatal error:`` lines (type prefixes dropped), the first goroutine's
 header (number, and the ``gp=... m=...`` details a runtime throw adds, dropped), the
 ``created by`` line (goroutine number dropped), and the exit status. go/NAME.out holds Go
-1.22.10's output through the same function: ``python -m tests.conformance.panicreport NAME``
+1.22.10's output through the same function: ``python -m tests.conformance.panicreport NAME [GO]``
 rebuilds it from a Go toolchain.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 GO = Path(__file__).parent / "go"
@@ -43,6 +45,23 @@ def normalize(stderr: str, status: int) -> str:
         out.append(created.replace("__main__.", "main."))
     out.append(f"exit status {status}")
     return "\n".join(out) + "\n"
+
+
+def run_twin(
+    tmp_path: Path, name: str, source: str, procs: str
+) -> subprocess.CompletedProcess[str]:
+    """Run a Python twin's source under ``gosched run --gomaxprocs procs``, with the
+    environment's GOMAXPROCS and GODEBUG left out."""
+    script = tmp_path / f"{name}.py"
+    script.write_text(textwrap.dedent(source))
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMAXPROCS", "GODEBUG")}
+    return subprocess.run(
+        [sys.executable, "-m", "gosched", "run", "--gomaxprocs", procs, str(script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
 
 
 def _regenerate(name: str) -> None:  # pragma: no cover (needs Go)

@@ -10,14 +10,11 @@ twins' ``except`` and ``finally`` blocks must not either.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
+from .panicreport import run_twin
 from .test_ordering import expected
 
 TWINS = {
@@ -68,16 +65,7 @@ TWINS = {
 @pytest.mark.parametrize("procs", ["1", "4"])
 @pytest.mark.parametrize("name", sorted(TWINS))
 def test_fatal_error_twin(tmp_path: Path, name: str, procs: str) -> None:
-    script = tmp_path / f"{name}.py"
-    script.write_text(textwrap.dedent(TWINS[name]))
-    env = {k: v for k, v in os.environ.items() if k not in ("GOMAXPROCS", "GODEBUG")}
-    r = subprocess.run(
-        [sys.executable, "-m", "gosched", "run", "--gomaxprocs", procs, str(script)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    r = run_twin(tmp_path, name, TWINS[name], procs)
     head = "".join(r.stderr.splitlines(keepends=True)[:3])
     got = r.stdout + head + f"exit status {r.returncode}\n"
     assert got == expected(name), r.stderr

@@ -7,15 +7,11 @@ the Error method.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from .panicreport import normalize
+from .panicreport import normalize, run_twin
 from .test_ordering import expected
 
 TWINS = {
@@ -110,15 +106,6 @@ TWINS = {
 def test_panic_report_twin(tmp_path: Path, name: str, procs: str) -> None:
     if name == "panic_main_waits" and procs != "1":
         pytest.skip("with more Ps, main may return before bad panics, in Go too: a race")
-    script = tmp_path / f"{name}.py"
-    script.write_text(textwrap.dedent(TWINS[name]))
-    env = {k: v for k, v in os.environ.items() if k not in ("GOMAXPROCS", "GODEBUG")}
-    r = subprocess.run(
-        [sys.executable, "-m", "gosched", "run", "--gomaxprocs", procs, str(script)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    r = run_twin(tmp_path, name, TWINS[name], procs)
     assert r.stdout + normalize(r.stderr, r.returncode) == expected(name), r.stderr
     assert "Traceback" not in r.stderr.split("goroutine", 1)[0], r.stderr
