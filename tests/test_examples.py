@@ -69,7 +69,10 @@ def test_pipeline_cancels_every_stage(procs: int) -> None:
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] == "sink: 14 squares sum to 1015, cancelling", r.stdout
-    assert sorted(lines[1:3]) == ["generate: stopped after 15 numbers", "square: stopped"], r.stdout
+    # The generator may have made one more number before it saw the cancel (so may Go's).
+    stops = sorted(lines[1:3])
+    assert re.fullmatch(r"generate: stopped after 1[5-7] numbers", stops[0]), r.stdout
+    assert stops[1] == "square: stopped", r.stdout
     assert lines[3] == "goroutines left: 1, ctx.err(): Canceled('context canceled')", r.stdout
 
 

@@ -298,3 +298,23 @@ def test_a_thread_starts_goroutines() -> None:
         return sorted(out.recv() or "" for _ in range(3))
 
     assert gosched.run(main, gomaxprocs=1) == ["goroutine 0", "goroutine 1", "goroutine 2"]
+
+
+def test_a_new_thread_with_a_reused_ident_holds_off_the_deadlock_report() -> None:
+    """pthread reuses a thread's ident once it ends: a thread started during the run with the
+    ident of one that was alive at its start (and has ended since) is still a new thread, and
+    checkdead waits for it as for any other (it was reported as a deadlock every time)."""
+    for _ in range(5):
+        early = threading.Thread(target=time.sleep, args=(0.01,))
+        early.start()
+
+        def main() -> int | None:
+            early.join()  # its ident is free again
+            ch = gosched.Chan[int](1)
+            t = threading.Thread(target=lambda: (time.sleep(0.05), ch.send(1)))
+            t.start()
+            got = ch.recv()
+            t.join()
+            return got
+
+        assert gosched.run(main, gomaxprocs=2) == 1

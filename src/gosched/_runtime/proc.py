@@ -488,7 +488,7 @@ def schedinit(procs: int | None) -> M:
     parsedebugvars()
     _preempt.start()
     sched.maxmcount = sched.maxthreads  # debug.set_max_threads outlives a run, as in Go
-    sched.threadsatstart = {t.ident for t in threading.enumerate() if t.ident is not None}
+    sched.threadsatstart = set(threading.enumerate())
     sched.ncpu = _ncpu()
     mp = M()
     mp.g0 = getcurrent()
@@ -2185,12 +2185,15 @@ def _gomaxprocs(mp: M, n: int) -> int:
 
 def _newthreads() -> bool:
     """A thread started during the run is alive and not one of the runtime's."""
-    ours = {mp.tid for mp in sched.allm}
+    ours = {mp.thread for mp in sched.allm}
+    # A plain thread that became an M (cgocall.py) is counted by checkdead as an M already;
+    # it has no Thread of ours, only its ident, which is current while its M is in allm.
+    extra = {mp.tid for mp in sched.allm if mp.kind == M_EXTRA}
     old = sched.threadsatstart
     for t in threading.enumerate():
-        i = t.ident
-        if i not in old and i not in ours and not t.name.startswith("gosched-M"):
-            return True
+        if t in old or t in ours or t.ident in extra or t.name.startswith("gosched-M"):
+            continue
+        return True
     return False
 
 

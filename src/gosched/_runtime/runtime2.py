@@ -489,7 +489,9 @@ class Sched:
         "maxthreads",  # debug.set_max_threads: for the process's life, maxmcount at each start
         "epoch",  # a new object each run: a helper abandoned by a finished run knows it
         "nfutures",  # from_future channels whose future is not done; under lock
-        "threadsatstart",  # idents of the threads alive when the run began (checkdead)
+        # The Thread objects alive when the run began (checkdead): objects, not idents, which
+        # pthread reuses once a thread ends, so a new thread could pass for an old one.
+        "threadsatstart",
         "deadlockpending",  # checkdead saw no M running, but a thread or future may help
         # Goroutines whose function an exception escaped, not yet through goexit0 (Go's
         # panicking): main's return waits for them (runtime_main).
@@ -546,7 +548,7 @@ class Sched:
         self.nmidlehelper = 0
         self.epoch = object()
         self.nfutures = 0
-        self.threadsatstart: set[int] = set()
+        self.threadsatstart: set[threading.Thread] = set()
         self.deadlockpending = False
         self.panicking = 0
         self.nextradead = 0
