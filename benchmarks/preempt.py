@@ -68,6 +68,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import _harness
 from _harness import Peer, check
@@ -255,23 +256,28 @@ def bench_asyncio(n: int) -> float:
     return share(*run_asyncio(n))
 
 
-# Table order; the first peer is the one the others are compared with.
-PEERS = [
-    Needs312(
-        "gosched",
-        bench_gosched,
-        "two Python loops on one P (gomaxprocs=1), async preemption (CPython 3.12+)",
-        ("gosched", MONITORING),
-    ),
-    Peer(
-        "gosched-asyncpreemptoff",
-        bench_gosched_asyncpreemptoff,
-        "the same with GODEBUG=asyncpreemptoff=1: A keeps the P to the deadline",
-        ("gosched",),
-    ),
-    Peer("threads", bench_threads, "two threading.Threads looping: the GIL's 5 ms switches"),
-    Peer("asyncio", bench_asyncio, "two tasks looping without an await: A runs to the deadline"),
-]
+def peers(gosched: Any, off: Any, threads: Any, asyncio: Any) -> list[Peer]:
+    """The table's rows, in order (the first is the one the others are compared with): this
+    figure's and preempt_slice.py's, which times the same runs with another statistic."""
+    return [
+        Needs312(
+            "gosched",
+            gosched,
+            "two Python loops on one P (gomaxprocs=1), async preemption (CPython 3.12+)",
+            ("gosched", MONITORING),
+        ),
+        Peer(
+            "gosched-asyncpreemptoff",
+            off,
+            "the same with GODEBUG=asyncpreemptoff=1: A keeps the P to the deadline",
+            ("gosched",),
+        ),
+        Peer("threads", threads, "two threading.Threads looping: the GIL's 5 ms switches"),
+        Peer("asyncio", asyncio, "two tasks looping without an await: A runs to the deadline"),
+    ]
+
+
+PEERS = peers(bench_gosched, bench_gosched_asyncpreemptoff, bench_threads, bench_asyncio)
 
 if __name__ == "__main__":
     raise SystemExit(

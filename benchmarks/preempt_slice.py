@@ -32,14 +32,12 @@ Run it by hand with ``python3.12 benchmarks/preempt_slice.py run PEER N`` (see _
 from __future__ import annotations
 
 import _harness
-from _harness import Peer
 from latency import percentile
 from preempt import (
     DEFAULT_N,
-    MONITORING,
     UNIT,
-    Needs312,
     Spinner,
+    peers,
     run_asyncio,
     run_gosched,
     run_threads,
@@ -72,23 +70,7 @@ def bench_asyncio(n: int) -> float:
     return slice_p99(*run_asyncio(n)) * n
 
 
-# Table order; the first peer is the one the others are compared with.
-PEERS = [
-    Needs312(
-        "gosched",
-        bench_gosched,
-        "two Python loops on one P (gomaxprocs=1), async preemption (CPython 3.12+)",
-        ("gosched", MONITORING),
-    ),
-    Peer(
-        "gosched-asyncpreemptoff",
-        bench_gosched_asyncpreemptoff,
-        "the same with GODEBUG=asyncpreemptoff=1: A keeps the P to the deadline",
-        ("gosched",),
-    ),
-    Peer("threads", bench_threads, "two threading.Threads looping: the GIL's 5 ms switches"),
-    Peer("asyncio", bench_asyncio, "two tasks looping without an await: A runs to the deadline"),
-]
+PEERS = peers(bench_gosched, bench_gosched_asyncpreemptoff, bench_threads, bench_asyncio)
 
 if __name__ == "__main__":
     raise SystemExit(

@@ -76,6 +76,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from typing import Any
 
 import _harness
 from _harness import Peer, check
@@ -153,27 +154,37 @@ def bench_gosched_asyncpreemptoff(n: int) -> float:
     return statistics.median(retake_delays(n, False, asyncpreempt=False)) * n
 
 
-# Table order; the first peer is the one the others are compared with.
-PEERS = [
-    Peer(
-        "gosched",
-        bench_gosched,
-        "g blocks in plain time.sleep(0.05); sysmon hands the P to the M that starts h",
-        ("gosched",),
-    ),
-    Peer(
-        "gosched-blocking",
-        bench_gosched_blocking,
-        "with gosched.blocking(): time.sleep(0.05) - the P is handed off at once",
-        ("gosched",),
-    ),
-    Peer(
-        "gosched-asyncpreemptoff",
-        bench_gosched_asyncpreemptoff,
-        "as gosched, with GODEBUG=asyncpreemptoff=1 (the same as gosched on 3.11)",
-        ("gosched",),
-    ),
-]
+def peers(gosched: Any, blocking: Any, off: Any = None) -> list[Peer]:
+    """The table's rows, in order (the first is the one the others are compared with): this
+    figure's and retake_p99.py's, which times the same runs with another statistic (and has no
+    asyncpreemptoff row: ``off`` None)."""
+    rows = [
+        Peer(
+            "gosched",
+            gosched,
+            "g blocks in plain time.sleep(0.05); sysmon hands the P to the M that starts h",
+            ("gosched",),
+        ),
+        Peer(
+            "gosched-blocking",
+            blocking,
+            "with gosched.blocking(): time.sleep(0.05) - the P is handed off at once",
+            ("gosched",),
+        ),
+    ]
+    if off is not None:
+        rows.append(
+            Peer(
+                "gosched-asyncpreemptoff",
+                off,
+                "as gosched, with GODEBUG=asyncpreemptoff=1 (the same as gosched on 3.11)",
+                ("gosched",),
+            )
+        )
+    return rows
+
+
+PEERS = peers(bench_gosched, bench_gosched_blocking, bench_gosched_asyncpreemptoff)
 
 if __name__ == "__main__":
     raise SystemExit(

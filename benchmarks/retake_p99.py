@@ -22,9 +22,8 @@ Run it by hand with ``python benchmarks/retake_p99.py run PEER N`` (see _harness
 from __future__ import annotations
 
 import _harness
-from _harness import Peer
 from latency import percentile
-from retake import DEFAULT_N, UNIT, retake_delays
+from retake import DEFAULT_N, UNIT, peers, retake_delays
 
 # From the issue: the p99 retake delay at most 15 ms.
 TARGETS = {"max": 15_000.0}
@@ -38,21 +37,7 @@ def bench_gosched_blocking(n: int) -> float:
     return percentile(retake_delays(n, True), 99) * n
 
 
-# Table order; the first peer is the one the others are compared with.
-PEERS = [
-    Peer(
-        "gosched",
-        bench_gosched,
-        "g blocks in plain time.sleep(0.05); sysmon hands the P to the M that starts h",
-        ("gosched",),
-    ),
-    Peer(
-        "gosched-blocking",
-        bench_gosched_blocking,
-        "with gosched.blocking(): time.sleep(0.05) - the P is handed off at once",
-        ("gosched",),
-    ),
-]
+PEERS = peers(bench_gosched, bench_gosched_blocking)
 
 if __name__ == "__main__":
     raise SystemExit(

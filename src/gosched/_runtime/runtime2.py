@@ -493,8 +493,9 @@ class Sched:
         # pthread reuses once a thread ends, so a new thread could pass for an old one.
         "threadsatstart",
         "deadlockpending",  # checkdead saw no M running, but a thread or future may help
-        # Goroutines whose function an exception escaped, not yet through goexit0 (Go's
-        # panicking): main's return waits for them (runtime_main).
+        # Goroutines whose function an exception escaped in this run (Go's panicking, never
+        # lowered): main's return waits for good once it is set (proc._waitpanics). Raised
+        # under sched.lock; read without it.
         "panicking",
         "nextradead",  # Gs of plain threads that ended (in allgs, dead, never reused)
     )
