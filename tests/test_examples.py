@@ -108,3 +108,50 @@ def test_schedule_prints_go_s_orderings() -> None:
     assert "ran in order: [4, 0, 1, 2, 3]" in r.stdout
     assert "C1 A1 B1 C2 A2 B2" in r.stdout
     assert r.stdout.rstrip().endswith("live goroutines at the end: 1")
+
+
+@pytest.mark.parametrize(
+    ("name", "procs"),
+    [("worker_pool.py", 4), ("pipeline.py", 1), ("crawler.py", 2), ("primes.py", 1)],
+)
+def test_examples_trace_as_the_readme_says(tmp_path: Path, name: str, procs: int) -> None:
+    """examples/README.md's commands: `gosched run --trace FILE` writes a valid trace of the
+    example, and `gosched trace view FILE` makes its viewer."""
+    from tests.trace_validator import instants, validate_file
+
+    out = tmp_path / "t.json"
+    env = dict(os.environ)
+    for k in ("GOMAXPROCS", "GODEBUG", "GOSCHED_TRACE"):
+        env.pop(k, None)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gosched",
+            "run",
+            "--trace",
+            str(out),
+            "--gomaxprocs",
+            str(procs),
+            str(EXAMPLES / name),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    assert validate_file(str(out)) == []
+    import json
+
+    obj = json.loads(out.read_text())
+    assert len(instants(obj, "GoCreate")) >= 2
+    v = subprocess.run(
+        [sys.executable, "-m", "gosched", "trace", "view", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert v.returncode == 0, v.stderr
+    assert (tmp_path / "t.html").stat().st_size > 0

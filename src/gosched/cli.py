@@ -9,8 +9,8 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from . import __version__
-from ._runtime import Deadlock, FatalError, usercaller
+from . import __version__, _traceview
+from ._runtime import Deadlock, FatalError, checkpath, usercaller
 from ._runtime import run as _run
 
 # Frames of these files are the runtime's, not the user's: left out of panic tracebacks.
@@ -83,8 +83,15 @@ def cmd_run(ns: argparse.Namespace) -> int:
     if not os.path.exists(script):
         print(f"gosched run: {script}: no such file", file=sys.stderr)
         return 2
+    trace = None
+    if ns.trace is not None:
+        try:
+            trace = checkpath(ns.trace, "gosched run --trace")
+        except OSError as e:
+            print(f"gosched run: --trace {ns.trace}: {e.strerror or e}", file=sys.stderr)
+            return 2
     try:
-        _run(_run_script, (script, ns.args), {}, ns.gomaxprocs, script=True)
+        _run(_run_script, (script, ns.args), {}, ns.gomaxprocs, script=True, trace=trace)
     except SystemExit as e:
         code = e.code
         if code is None:
@@ -116,6 +123,10 @@ def cmd_version(ns: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trace_view(ns: argparse.Namespace) -> int:
+    return _traceview.run(ns)
+
+
 def _positive_int(s: str) -> int:
     try:
         n = int(s)
@@ -137,11 +148,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="number of Ps (default: $GOMAXPROCS, else 1 on GIL builds)",
     )
+    r.add_argument(
+        "--trace",
+        default=None,
+        metavar="FILE",
+        help="record the run's execution trace to FILE (Chrome JSON; docs/trace.md)",
+    )
     r.add_argument("script", metavar="SCRIPT")
     r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
     r.set_defaults(func=cmd_run)
     v = sub.add_parser("version", help="print the version")
     v.set_defaults(func=cmd_version)
+    t = sub.add_parser("trace", help="execution traces (gosched trace view FILE)")
+    tsub = t.add_subparsers(dest="trace_cmd", required=True)
+    tv = tsub.add_parser("view", help="write FILE's viewer: one self-contained HTML file")
+    _traceview.add_arguments(tv)
+    tv.set_defaults(func=cmd_trace_view)
     # Listed for --help only: main() hands "bench ..." to the suite's own parser.
     sub.add_parser("bench", help="run the benchmark suite against peers (gosched bench -h)")
     return p

@@ -70,6 +70,14 @@ from .time import (
     timer,
     timeSleep,
 )
+from .trace import (
+    StartFlightRecorder,
+    StartTrace,
+    StopFlightRecorder,
+    StopTrace,
+    WriteFlightRecorder,
+    checkpath,
+)
 from .traceback import goroutineDump
 
 __all__ = [
@@ -88,10 +96,16 @@ __all__ = [
     "RuntimePanic",
     "Sema",
     "SetMaxThreads",
+    "StartFlightRecorder",
+    "StartTrace",
+    "StopFlightRecorder",
+    "StopTrace",
     "UnlockOSThread",
+    "WriteFlightRecorder",
     "add_note",
     "blockingcall",
     "checkgoroutine",
+    "checkpath",
     "checkpoint",
     "default",
     "entersyscallblock",

@@ -39,6 +39,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from . import proc
+from . import trace as _trace
 from .os_thread import newosproc
 from .panic import throw
 from .runtime2 import (
@@ -51,6 +52,7 @@ from .runtime2 import (
     sched,
     waitReasonSyscall,
 )
+from .trace import EV_GLOBALPUT, EV_GOUNBLOCK, EV_SYSCALLBEGIN
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -101,6 +103,8 @@ def entersyscallblock() -> None:
     mp = proc.enter("blocking")
     gp: G = mp.curg  # type: ignore[assignment]
     gp.inblocking += 1
+    if sched.tracing:
+        _trace.ev(mp, EV_SYSCALLBEGIN, gp.goid, mp.id, "blocking")
     with sched.lock:
         pp = proc.releasep(mp)
         pp.syscalltick += 1
@@ -243,6 +247,8 @@ def injectg(gp: G) -> M | None:
     is on the global queue and the caller must wakep() once the lock is released."""
     proc.casgstatus(gp, _Gwaiting, _Grunnable)
     gp.waitreason = ""
+    if sched.tracing:
+        _trace.evany(EV_GOUNBLOCK, gp.goid, 0)
     owner = gp.boundm
     if owner is not None and owner.idle and sched.pidle:
         sched.midle.remove(owner)
@@ -251,6 +257,8 @@ def injectg(gp: G) -> M | None:
         owner.mailbox.append(gp)
         owner.nextp = proc.pidleget()
         return owner
+    if sched.tracing:
+        _trace.evany(EV_GLOBALPUT, gp.goid)
     sched.runq.append(gp)
     return None
 

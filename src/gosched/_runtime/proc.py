@@ -74,6 +74,7 @@ from . import signal as _signal
 from . import stack as _stack
 from . import sysmon as _sysmon
 from . import time as _time
+from . import trace as _trace
 from .godebug import debug, parsedebugvars
 from .os_thread import newosproc
 from .panic import Deadlock, ExitReason, FatalError, GoexitUnwind, add_note, throw
@@ -111,6 +112,24 @@ from .runtime2 import (
     safepoints,
     sched,
     waitReasonPanicWait,
+)
+from .trace import (
+    EV_GFREE,
+    EV_GLOBALPUT,
+    EV_GOBLOCK,
+    EV_GOCREATE,
+    EV_GODESTROY,
+    EV_GOSTART,
+    EV_GOSTOP,
+    EV_GOUNBLOCK,
+    EV_MSTART,
+    EV_MSTOP,
+    EV_PROCSCHANGE,
+    EV_PROCSTART,
+    EV_PROCSTOP,
+    EV_RUNQPUT,
+    EV_SYSCALLEND,
+    EV_SYSCALLENDBLOCKED,
 )
 
 nanotime = time.monotonic_ns
@@ -285,7 +304,11 @@ def exitsyscall_slow(mp: M) -> P:
                 if pp is not None:
                     mp.oldp = None
                     acquirep(mp, pp)
-                    casgstatus(mp.curg, _Gsyscall, _Grunning)  # type: ignore[arg-type]
+                    gp = mp.curg
+                    casgstatus(gp, _Gsyscall, _Grunning)  # type: ignore[arg-type]
+                    if sched.tracing:
+                        mp.tracebuf.extend((nanotime(), EV_SYSCALLEND, gp.goid, mp.id))  # type: ignore[union-attr]
+                        mp.tracebuf.extend((nanotime(), EV_GOSTART, gp.goid, pp.id, mp.id))  # type: ignore[union-attr]
                     return pp
     if exiting:
         if mp.kind == M_EXTRA:
@@ -304,9 +327,13 @@ def exitsyscall0(mp: M, gp: G) -> G | None:
     """On g0, without a P: make gp runnable; run it at once if a P is free, else wait."""
     casgstatus(gp, _Gsyscall, _Grunnable)
     dropg(mp, gp)
+    if sched.tracing:
+        mp.tracebuf.extend((nanotime(), EV_SYSCALLENDBLOCKED, gp.goid, mp.id))
     with sched.lock:
         pp = None if sched.gcwaiting else _pidleget_prefer(mp.oldp)
         if pp is None:
+            if sched.tracing:
+                mp.tracebuf.extend((nanotime(), EV_GLOBALPUT, gp.goid))
             sched.runq.append(gp)
     if pp is not None:
         mp.oldp = None
@@ -391,6 +418,8 @@ def safepoint(mp: M) -> None:
                     mp.psyscall.pop()
                 except IndexError:
                     exitsyscall_slow(mp)
+                if sched.tracing:
+                    mp.tracebuf.extend((nanotime(), EV_GOSTOP, gp.goid, "preempted"))  # type: ignore[union-attr]
                 _stack.mcall(mp, gosched_m, gp)  # type: ignore[arg-type]
                 mp.psyscall.append(mp.p)  # type: ignore[arg-type]
                 continue
@@ -404,6 +433,8 @@ def safepoint(mp: M) -> None:
             mp.psyscall.pop()
         except IndexError:
             exitsyscall_slow(mp)
+        if sched.tracing:
+            mp.tracebuf.extend((nanotime(), EV_GOSTOP, gp.goid, "preempted"))  # type: ignore[union-attr]
         _stack.mcall(mp, goyield_m, gp)  # type: ignore[arg-type]
         mp.psyscall.append(mp.p)  # type: ignore[arg-type]
     if pending:
@@ -438,6 +469,8 @@ def asyncpreempt(gp: G) -> BaseException | None:
 
 def _asyncpreempt(mp: M, gp: G) -> None:
     if mp.curg is gp:
+        if sched.tracing:
+            mp.tracebuf.extend((nanotime(), EV_GOSTOP, gp.goid, "preempted"))
         _stack.mcall(mp, gosched_m, gp)
 
 
@@ -512,6 +545,8 @@ def mcommoninit(mp: M, id: int) -> None:
     else:
         mp.id = mReserveID()
     sched.allm.insert(0, mp)
+    if sched.tracing:
+        _trace.register(mp)
     if sched.exiting is not None:
         mp.safepoint = True  # as startexit did for the Ms before it
 
@@ -560,8 +595,13 @@ def procresize(mp: M, nprocs: int) -> list[P]:
         pp.m = None
         pp.status = _Pidle
         acquirep(mp, pp)
+    moved = len(sched.runq)
     for i in range(nprocs, old):
         _pdestroy(allp[i], mp.p)
+    moved = len(sched.runq) - moved
+    if sched.tracing:
+        gs = tuple(gp.goid for gp in list(sched.runq)[:moved])
+        mp.tracebuf.extend((nanotime(), EV_PROCSCHANGE, nprocs, gs))
     del allp[nprocs:]
     sched.allp = allp
     runnable: list[P] = []
@@ -576,6 +616,8 @@ def procresize(mp: M, nprocs: int) -> list[P]:
             runnable.insert(0, pp)
     sched.stealOrder.reset(nprocs)
     sched.gomaxprocs = nprocs
+    if sched.tracing:
+        _trace.counters(mp)
     return runnable
 
 
@@ -642,6 +684,10 @@ def newproc1(
         _badstatus(newg, _Gdead, _Grunnable)
     newg.atomicstatus = _Grunnable
     # end-inline
+    if sched.tracing:
+        pp.m.tracebuf.extend(  # type: ignore[union-attr]
+            (nanotime(), EV_GOCREATE, newg.goid, parentGoid, pp.id, _trace.fnid(fn), len(gfree))
+        )
     return newg
 
 
@@ -705,8 +751,14 @@ def go(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         _badstatus(newg, _Gdead, _Grunnable)
     newg.atomicstatus = _Grunnable
     # end-inline
+    if sched.tracing:
+        pp.m.tracebuf.extend(  # type: ignore[union-attr]
+            (nanotime(), EV_GOCREATE, newg.goid, mp.curg.goid, pp.id, _trace.fnid(fn), len(gfree))  # type: ignore[union-attr]
+        )
     # end-inline
     # inline-of: runq.runqput(gp=newg, next=True)
+    if sched.tracing:
+        pp.m.tracebuf.extend((nanotime(), EV_RUNQPUT, newg.goid, pp.id, True))  # type: ignore[union-attr]
     slot = pp.runnext
     if slot:
         try:
@@ -796,6 +848,8 @@ def _gfputslow(pp: P) -> None:
     with sched.gFree_lock:
         sched.gFree_stack.extend(stackq)
         sched.gFree_noStack.extend(nostackq)
+    if sched.tracing and mp is not None:
+        mp.tracebuf.extend((nanotime(), EV_GFREE, pp.id, len(gfree)))
 
 
 def gfget(pp: P) -> G | None:
@@ -891,6 +945,8 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
         gp.goexiting = False
         gp.inexc = False
         gp.param = None
+        if sched.tracing:
+            mp.tracebuf.extend((nanotime(), EV_GODESTROY, gp.goid, mp.p.id, len(mp.p.gFree) + 1))  # type: ignore[union-attr]
         # end-inline
         nxt = None
         inherit = False
@@ -963,6 +1019,8 @@ def goroutine_body(gp: G) -> _stack.MCallRequest:
         # end-inline
         if not inherit:
             pp.schedtick += 1
+        if sched.tracing:
+            mp.tracebuf.extend((nanotime(), EV_GOSTART, nxt.goid, pp.id, mp.id))
         # end-inline
         nxt.boundm = mp
         gp = nxt
@@ -998,6 +1056,8 @@ def execute(mp: M, pp: P, gp: G, inherit: bool) -> None:
     # end-inline
     if not inherit:
         pp.schedtick += 1
+    if sched.tracing:
+        mp.tracebuf.extend((nanotime(), EV_GOSTART, gp.goid, pp.id, mp.id))
 
 
 def goexit0(mp: M, gp: G) -> None:
@@ -1036,6 +1096,8 @@ def gdestroy(mp: M, gp: G) -> None:
     gp.goexiting = False
     gp.inexc = False
     gp.param = None
+    if sched.tracing:
+        mp.tracebuf.extend((nanotime(), EV_GODESTROY, gp.goid, mp.p.id, len(mp.p.gFree) + 1))  # type: ignore[union-attr]
 
 
 def schedule_m(mp: M, gp: G) -> None:
@@ -1118,6 +1180,8 @@ def gopark(mp: M, unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: s
     gp: G = mp.curg  # type: ignore[assignment]
     gp.waitreason = reason
     gp.inexc = _exception() is not None
+    if sched.tracing:
+        mp.tracebuf.extend((nanotime(), EV_GOBLOCK, gp.goid, reason))
     pp: P = mp.p  # type: ignore[assignment]
     slot = pp.runnext
     # inline-of: proc.fastnext
@@ -1151,6 +1215,8 @@ def gopark(mp: M, unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: s
                 _badstatus(gp, _Grunnable, _Grunning)
             gp.atomicstatus = _Grunning
             # end-inline
+            if sched.tracing:
+                mp.tracebuf.extend((nanotime(), EV_GOSTART, gp.goid, pp.id, mp.id))
             # end-inline
             return
         try:
@@ -1171,6 +1237,8 @@ def gopark(mp: M, unlockf: Callable[[G, Any], bool] | None, lock: Any, reason: s
                     _badstatus(nxt, _Grunnable, _Grunning)
                 nxt.atomicstatus = _Grunning
                 # end-inline
+                if sched.tracing:
+                    mp.tracebuf.extend((nanotime(), EV_GOSTART, nxt.goid, pp.id, mp.id))
                 # end-inline
                 _stack.switchto(nxt.stack, nxt)  # type: ignore[arg-type]
                 return
@@ -1209,7 +1277,12 @@ def goready(mp: M, gp: G) -> None:
     # end-inline
     gp.waitreason = ""
     pp: P = mp.p  # type: ignore[assignment]
+    if sched.tracing:
+        by = mp.curg
+        mp.tracebuf.extend((nanotime(), EV_GOUNBLOCK, gp.goid, by.goid if by is not None else 0))
     # inline-of: runq.runqput(next=True)
+    if sched.tracing:
+        pp.m.tracebuf.extend((nanotime(), EV_RUNQPUT, gp.goid, pp.id, True))  # type: ignore[union-attr]
     slot = pp.runnext
     if slot:
         try:
@@ -1267,6 +1340,8 @@ def Gosched() -> None:
 def _gosched(mp: M) -> None:
     gp: G = mp.curg  # type: ignore[assignment]
     gp.inexc = _exception() is not None
+    if sched.tracing:
+        mp.tracebuf.extend((nanotime(), EV_GOSTOP, gp.goid, "runtime.Gosched"))
     _stack.mcall(mp, gosched_m, gp)
 
 
@@ -1276,6 +1351,8 @@ def gosched_m(mp: M, gp: G) -> None:
     gp.m = None
     lock = sched.lock
     lock.acquire()
+    if sched.tracing:
+        mp.tracebuf.extend((nanotime(), EV_GLOBALPUT, gp.goid))
     sched.runq.append(gp)
     lock.release()
     wakep()
@@ -1283,6 +1360,8 @@ def gosched_m(mp: M, gp: G) -> None:
 
 def goyield(mp: M) -> None:
     """Yield to the local queue's tail (Go's goyield, used by semaphore hand-off). Claim held."""
+    if sched.tracing:
+        mp.tracebuf.extend((nanotime(), EV_GOSTOP, mp.curg.goid, "preempted"))  # type: ignore[union-attr]
     _stack.mcall(mp, goyield_m, mp.curg)  # type: ignore[arg-type]
 
 
@@ -1624,6 +1703,8 @@ def acquirep(mp: M, pp: P) -> None:
     mp.p = pp
     pp.m = mp
     pp.status = _Prunning
+    if sched.tracing:
+        mp.tracebuf.extend((nanotime(), EV_PROCSTART, pp.id, mp.id))
     if sched.sysmonwait:
         _sysmon.wakesysmon()
 
@@ -1632,6 +1713,8 @@ def releasep(mp: M) -> P:
     pp = mp.p
     if pp is None or pp.m is not mp or pp.status != _Prunning:
         throw(f"releasep: invalid p state: M{mp.id}.p={pp}")
+    if sched.tracing:
+        mp.tracebuf.extend((nanotime(), EV_PROCSTOP, pp.id, mp.id))
     mp.p = None
     pp.m = None
     pp.status = _Pidle
@@ -1657,6 +1740,8 @@ def pidleget() -> P | None:
 def mput(mp: M) -> None:
     """Put mp on the idle list. sched.lock held."""
     mp.idle = True
+    if sched.tracing:
+        mp.tracebuf.extend((nanotime(), EV_MSTOP, mp.id))
     sched.midle.append(mp)
     sched.nmidle += 1
     checkdead()
@@ -1668,6 +1753,8 @@ def mget() -> M | None:
         mp = sched.midle.pop()
         mp.idle = False
         sched.nmidle -= 1
+        if sched.tracing:
+            mp.tracebuf.extend((nanotime(), EV_MSTART, mp.id))
         return mp
     return None
 
@@ -2299,8 +2386,11 @@ def run(
     kwargs: dict[str, Any],
     gomaxprocs: int | None,
     script: bool = False,
+    trace: str | None = None,
 ) -> Any:
-    """gosched.run; ``script``: main runs a script for `gosched run` (cli.py)."""
+    """gosched.run; ``script``: main runs a script for `gosched run` (cli.py); ``trace``: a
+    file to record the whole run's execution trace to (`gosched run --trace`), else
+    $GOSCHED_TRACE's."""
     if not callable(main):
         raise TypeError(f"gosched.run: main must be callable, not {type(main).__name__}")
     if gomaxprocs is not None and (
@@ -2326,12 +2416,21 @@ def run(
         sched.maing = gp
         sched.script = script
         runqput(pp, gp, True)
+        trace = trace or os.environ.get("GOSCHED_TRACE") or None
+        if trace is not None:
+            # Nothing runs yet: no world to stop. The State shows main in runnext, as main
+            # (Go's trace shows it created before the trace starts too).
+            _trace.start(mp, trace, stopworld=False)
         restore = _signal.install()
         try:
             try:
                 mstart(mp)
             finally:
                 reason = _exit.teardown(mp, restore)
+                if _trace.active() or _trace.active(flight=True):
+                    _trace.endrun(
+                        reason is None or reason.kind in (ExitReason.PANIC, ExitReason.FATAL)
+                    )
         finally:
             global m0
             m0 = None

@@ -23,12 +23,15 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from . import trace as _trace
 from .runtime2 import RUNQ_SIZE, _Prunning, sched
+from .trace import EV_GLOBALGET, EV_GLOBALPUT, EV_RUNQPUT, EV_RUNQSPILL, EV_RUNQSTEAL
 
 if TYPE_CHECKING:
     from .runtime2 import G, M, P
 
 _HALF = RUNQ_SIZE // 2
+nanotime = time.monotonic_ns
 
 
 def runqput(pp: P, gp: G, next: bool) -> None:
@@ -37,6 +40,8 @@ def runqput(pp: P, gp: G, next: bool) -> None:
     Owner M only. A full queue moves half of itself and gp to the global queue. Written without
     early returns so that go() and goready() can keep inline copies of it (HACKING.md).
     """
+    if sched.tracing:
+        pp.m.tracebuf.extend((nanotime(), EV_RUNQPUT, gp.goid, pp.id, next))  # type: ignore[union-attr]
     if next:
         slot = pp.runnext
         if slot:
@@ -68,6 +73,8 @@ def runqputslow(pp: P, gp: G) -> None:
         except IndexError:  # stealers emptied it meanwhile
             break
     batch.append(gp)
+    if sched.tracing:
+        _trace.evany(EV_RUNQSPILL, pp.id, tuple(g.goid for g in batch))
     with sched.lock:
         sched.runq.extend(batch)
 
@@ -152,6 +159,10 @@ def runqsteal(pp: P, victim: P, mp: M, steal_runnext: bool) -> G | None:
     grabbed = runqgrab(victim, mp, steal_runnext)
     if not grabbed:
         return None
+    if sched.tracing:  # all of them, the one run at once last (its GoStart follows)
+        mp.tracebuf.extend(
+            (nanotime(), EV_RUNQSTEAL, pp.id, victim.id, tuple(g.goid for g in grabbed))
+        )
     gp = grabbed.pop()
     q = pp.runq
     for g in grabbed:
@@ -164,6 +175,8 @@ def runqsteal(pp: P, victim: P, mp: M, steal_runnext: bool) -> G | None:
 
 def globrunqput(gp: G) -> None:
     """Put gp at the tail of the global queue."""
+    if sched.tracing:
+        _trace.evany(EV_GLOBALPUT, gp.goid)
     with sched.lock:
         sched.runq.append(gp)
 
@@ -194,4 +207,7 @@ def globrunqget(pp: P, max: int) -> G | None:
     popleft = gq.popleft
     for _ in range(n):
         append(popleft())
+    if sched.tracing:  # the batch with the one run at once first (its GoStart follows)
+        moved = list(q)[len(q) - n :] if n > 0 else []
+        _trace.evany(EV_GLOBALGET, pp.id, (gp.goid, *(g.goid for g in moved)))
     return gp

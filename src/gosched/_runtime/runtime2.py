@@ -332,6 +332,7 @@ class M:
         "syscallwhen",  # when sysmon took this M's token (nanotime); written under sched.lock
         "kind",  # what the thread is for: M_GOROUTINES, M_SYSMON or M_HELPER (blocking(fn))
         "helperjob",  # M_HELPER: the blocking(fn) call to run next (blocking.Job)
+        "tracebuf",  # execution-trace events (trace.py), flat: ts, code, args, ts, ...
     )
 
     def __init__(self) -> None:
@@ -364,6 +365,7 @@ class M:
         self.syscallwhen = 0
         self.kind = M_GOROUTINES
         self.helperjob: Any = None
+        self.tracebuf: list[Any] = []
 
     def __repr__(self) -> str:
         return f"<M {self.id}>"
@@ -498,6 +500,7 @@ class Sched:
         # under sched.lock; read without it.
         "panicking",
         "nextradead",  # Gs of plain threads that ended (in allgs, dead, never reused)
+        "tracing",  # an execution trace is recording (trace.py): the one flag event sites test
     )
 
     def __init__(self) -> None:
@@ -553,6 +556,7 @@ class Sched:
         self.deadlockpending = False
         self.panicking = 0
         self.nextradead = 0
+        self.tracing = False
 
 
 class Sema:

@@ -44,10 +44,12 @@ from typing import TYPE_CHECKING
 
 from . import preempt, proc
 from . import time as _time
+from . import trace as _trace
 from .godebug import debug
 from .os_thread import newosproc
 from .runtime2 import M_GOROUTINES, M_SYSMON, M, _Gsyscall, _Pidle, _Prunning, _Psyscall, sched
 from .schedtrace import schedtrace
+from .trace import EV_PROCSTEAL
 
 if TYPE_CHECKING:
     from .runtime2 import P
@@ -163,6 +165,8 @@ def sysmon(mp: M) -> None:
         else:
             idle += 1
         _lastlook = now
+        if sched.tracing:
+            _trace.sysmontick(mp, now)
         if debug.schedtrace > 0 and lasttrace + debug.schedtrace * 1_000_000 <= now:
             lasttrace = now
             if starttime == 0:
@@ -250,6 +254,10 @@ def retake(now: int) -> int:
                 pp.status = _Pidle
                 pp.syscalltick += 1
             n += 1
+            if sched.tracing:
+                owner = _syscallm(pp)
+                if owner is not None:
+                    _trace.evany(EV_PROCSTEAL, pp.id, owner.id)
             proc.handoffp(pp)
     return n
 
