@@ -526,3 +526,43 @@ def test_timestamps_survive_an_importers_conversion_to_ns(tmp_path):
                 open_ends.pop()
             assert not open_ends or end <= open_ends[-1], s
             open_ends.append(end)
+
+
+def test_cli_trace_is_written_on_ctrl_c(tmp_path):
+    """Ctrl-C ends `gosched run` with 130, as a Go program ends, and the trace of the run so
+    far is still written."""
+    import signal
+
+    prog = tmp_path / "prog.py"
+    prog.write_text(
+        textwrap.dedent(
+            """
+            import sys, gosched
+            def w():
+                while True:
+                    gosched.sleep(0.005)
+            for _ in range(4):
+                gosched.go(w)
+            print("ready", flush=True)
+            gosched.sleep(60)
+            """
+        )
+    )
+    out = tmp_path / "t.json"
+    env = {k: v for k, v in os.environ.items() if k not in ("GOSCHED_TRACE", "GODEBUG")}
+    p = subprocess.Popen(
+        [sys.executable, "-m", "gosched", "run", "--trace", str(out), str(prog)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert p.stdout is not None
+    assert p.stdout.readline() == "ready\n"
+    time.sleep(0.2)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    obj = _valid(str(out))
+    assert len(instants(obj, "GoCreate")) == 4
+    assert len(instants(obj, "GoBlock")) > 8  # the sleepers ran for a while
