@@ -266,9 +266,14 @@ def test_split_parts_are_whole_traces(tmp_path):
     assert len(paths) >= 3
     assert paths[0] == path and paths[1] == str(tmp_path / "t.1.json")
     creates = 0
+    last_start = -1.0
     for k, p in enumerate(paths):
         obj = _valid(p)
         assert obj["otherData"]["part"] == str(k)
+        # Each part starts with its State; times count from the trace's start in every part.
+        first = instants(obj, "State")[0]["ts"]
+        assert first > last_start and (first == 0) == (k == 0)
+        last_start = first
         # The mark, plus what a part adds at its start: the State (every live goroutine) and
         # the slices open then.
         state = instants(obj, "State")[0]

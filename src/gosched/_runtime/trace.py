@@ -988,7 +988,7 @@ def write(
             replay.apply(events[i][0], events[i][2])
             chunk.append(events[i])
             i += 1
-        md_k, lines_k, _ = _encode(start, chunk, gomaxprocs, end if stop is None else stop, fns)
+        md_k, lines_k, _ = _encode(t0, chunk, gomaxprocs, end if stop is None else stop, fns)
         p = path if k == 0 else f"{stem}.{k}.json"
         out.append(_writepart(p, k, md_k, lines_k, gomaxprocs))
     return out
