@@ -482,3 +482,45 @@ def test_run_raises_keyboard_interrupt_then_runs_again(tmp_path: Path, procs: in
         assert c.line("second run returned 42") is not None, c.report()
         # The second run and the interpreter's exit are not part of the contract's 100 ms.
         assert took <= DEADLINE + 5, c.report()
+
+
+def _sigblk(native_id: int) -> int:
+    with open(f"/proc/self/task/{native_id}/status") as f:
+        for line in f:
+            if line.startswith("SigBlk:"):
+                return int(line.split()[1], 16)
+    raise AssertionError("no SigBlk line")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("procs", [1, 4])
+def test_runtime_threads_leave_ctrl_c_to_the_main_thread(procs: int) -> None:
+    """Every thread the runtime starts (Ms, sysmon, blocking() helpers, the template) blocks
+    SIGINT and SIGQUIT, so the kernel hands a Ctrl-C to the main thread, where Python handles
+    it and where it interrupts goroutine 1's C call. (Delivered to an M, it could not: a rare
+    hang of test_ctrl_c_caught_by_main[plain_sleep-4] in CI, main in time.sleep(100).)"""
+    import signal
+    import threading
+
+    import gosched
+
+    bit = {s: 1 << (int(s) - 1) for s in (signal.SIGINT, signal.SIGQUIT)}
+    seen: dict[str, int] = {}
+
+    def main() -> None:
+        gosched.blocking(len, "x")  # a helper thread
+        gosched.lock_os_thread()  # the template thread
+        gosched.unlock_os_thread()
+        gosched.sleep(0.01)
+        for t in threading.enumerate():
+            if t.name.startswith("gosched-M") and t.native_id is not None:
+                seen[t.name] = _sigblk(t.native_id)
+        seen["main"] = _sigblk(threading.main_thread().native_id or 0)
+
+    gosched.run(main, gomaxprocs=procs)
+    names = [n for n in seen if n != "main"]
+    assert any("sysmon" in n for n in names) and any("helper" in n for n in names), names
+    for name in names:
+        for sig, b in bit.items():
+            assert seen[name] & b, f"{name} does not block {sig.name}"
+    assert not seen["main"] & bit[signal.SIGINT], "the main thread must take Ctrl-C"

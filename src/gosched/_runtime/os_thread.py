@@ -13,6 +13,13 @@ never run. proc.mexit kills the stacks of its M before the thread returns.
 A thread is started from a clean thread: one that a goroutine has locked (or whose locked
 goroutine exited) may carry that goroutine's OS state, which a new thread would inherit, so
 newosproc hands the start to the template thread then (proc.py, Go's newm and templateThread).
+
+The runtime's threads block SIGINT and SIGQUIT, so that the kernel gives those signals to the
+main thread (m0, or the program's own threads), where Python runs its handlers. Delivered to
+an M instead, a Ctrl-C could not reach goroutine 1 blocked in a C call on m0 (`time.sleep`):
+Python only notes the signal there, and nothing interrupts the main thread's call. Go sends a
+signal on to the thread that should see it; blocking it where it must not land is Python's
+nearest way.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import math
 import os
 import select
+import signal
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -108,6 +116,16 @@ class Note:
             os.close(self._wfd)
 
 
+# Signals only the main thread may take (see the module docstring).
+_MASKED = frozenset(s for s in (signal.SIGINT, getattr(signal, "SIGQUIT", None)) if s is not None)
+
+
+def _masked(target: Callable[[], None]) -> None:
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, _MASKED)
+    target()
+
+
 def newosproc(name: str, target: Callable[[], None], mp: M) -> threading.Thread:
     """Start an OS thread for mp (daemon, so that a wedged M cannot keep the process alive
     after gosched.run has given up on it). ``mp.thread`` is set before the thread starts: the
@@ -120,7 +138,7 @@ def newosproc(name: str, target: Callable[[], None], mp: M) -> threading.Thread:
     """
     from . import proc  # proc imports this module
 
-    t = threading.Thread(target=target, name=name, daemon=True)
+    t = threading.Thread(target=_masked, args=(target,), name=name, daemon=True)
     mp.thread = t
     if not proc.handoffnewm(t):
         t.start()
