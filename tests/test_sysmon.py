@@ -504,3 +504,41 @@ def test_a_loop_holding_a_thread_lock_is_not_preempted_inside_it() -> None:
         return total
 
     assert gosched.run(main, gomaxprocs=1) > 0
+
+
+def test_a_hand_off_leaves_a_spare_m() -> None:
+    """After a hand-off sysmon keeps one M on the idle list (sysmon._spare), so that the next
+    hand-off is a wake-up, not a thread start: none past the thread limit (never Go's fatal
+    "thread exhaustion" for a spare), one that parks idle, none more while an M is idle."""
+
+    def counts() -> tuple[int, int]:
+        with sched.lock:
+            return proc.mcount(), sched.nmidle
+
+    got: dict[str, Any] = {}
+
+    def main() -> None:
+        n0, idle0 = counts()
+        got["idle0"] = idle0
+        old = debug.set_max_threads(n0)
+        try:
+            sysmon._spare()
+            got["at_limit"] = counts()[0] - n0
+        finally:
+            debug.set_max_threads(old)
+        sysmon._spare()
+        deadline = time.monotonic() + 5
+        while counts()[1] == idle0 == 0 and time.monotonic() < deadline:
+            gosched.sleep(0.001)
+        n1, idle1 = counts()
+        got["made"], got["idle1"] = n1 - n0, idle1
+        sysmon._spare()
+        got["again"] = counts()[0] - n1
+
+    gosched.run(main, gomaxprocs=1)
+    assert got["at_limit"] == 0, got
+    if got["idle0"] == 0:
+        assert got["made"] == 1 and got["idle1"] == 1, got
+    else:  # an M was idle already: no spare needed
+        assert got["made"] == 0, got
+    assert got["again"] == 0, got
