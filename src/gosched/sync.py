@@ -1135,6 +1135,20 @@ def _checkhashable(key: object) -> None:
         raise RuntimePanic(f"runtime error: hash of unhashable type {type(key).__name__}") from None
 
 
+def _get(m: dict[Any, Any], key: Any) -> Any:
+    """m's value for key, or _absent; an unhashable key raises _checkhashable's TypeError."""
+    try:
+        return m.get(key, _absent)
+    except TypeError:
+        _checkhashable(key)
+        raise
+
+
+def _found(v: Any) -> tuple[Any, bool]:
+    """Go's (value, ok) for what _get returned."""
+    return (None, False) if v is _absent else (v, True)
+
+
 class Map:
     """A map safe for concurrent use by goroutines without further locking (Go's sync.Map).
 
@@ -1169,14 +1183,7 @@ class Map:
 
     def load(self, key: Any) -> tuple[Any, bool]:
         """The value stored for key and True, or (None, False) if there is none."""
-        try:
-            v = self._m.get(key, _absent)
-        except TypeError:
-            _checkhashable(key)
-            raise
-        if v is _absent:
-            return None, False
-        return v, True
+        return _found(_get(self._m, key))
 
     def store(self, key: Any, value: Any) -> None:
         """Set the value for key."""
@@ -1209,9 +1216,7 @@ class Map:
             except TypeError:
                 _checkhashable(key)
                 raise
-        if v is _absent:
-            return None, False
-        return v, True
+        return _found(v)
 
     def delete(self, key: Any) -> None:
         """Delete the value for key (nothing happens if there is none)."""
@@ -1221,26 +1226,16 @@ class Map:
         """Store value for key; return the previous value and True, or (None, False)."""
         with self._mu:
             m = self._m
-            try:
-                v = m.get(key, _absent)
-            except TypeError:
-                _checkhashable(key)
-                raise
+            v = _get(m, key)
             m[key] = value
-        if v is _absent:
-            return None, False
-        return v, True
+        return _found(v)
 
     def compare_and_swap(self, key: Any, old: Any, new: Any) -> bool:
         """Store new for key if its value == old; report whether it did. A missing key never
         matches (not even old=None)."""
         with self._mu:
             m = self._m
-            try:
-                v = m.get(key, _absent)
-            except TypeError:
-                _checkhashable(key)
-                raise
+            v = _get(m, key)
             # == as the contract says (Go's interface ==), not !=: a value's __ne__ may not be
             # the negation of its __eq__.
             if v is _absent or not v == old:  # noqa: SIM201
@@ -1253,11 +1248,7 @@ class Map:
         (not even old=None)."""
         with self._mu:
             m = self._m
-            try:
-                v = m.get(key, _absent)
-            except TypeError:
-                _checkhashable(key)
-                raise
+            v = _get(m, key)
             if v is _absent or not v == old:  # noqa: SIM201 (as in compare_and_swap)
                 return False
             del m[key]

@@ -44,6 +44,8 @@ This is the one place the lock order is written down.
    can never take them in opposite orders.
 3. The state locks of the public modules (sync.py, context.py) are leaves too, and are never held
    while entering the runtime: their types park and wake goroutines only after dropping them.
+4. trace.py's ``fnlock`` is a leaf: taken with nothing else taken inside it, under whatever
+   lock the goroutine's creator holds.
 """
 
 from __future__ import annotations
@@ -332,7 +334,9 @@ class M:
         "syscallwhen",  # when sysmon took this M's token (nanotime); written under sched.lock
         "kind",  # what the thread is for: M_GOROUTINES, M_SYSMON or M_HELPER (blocking(fn))
         "helperjob",  # M_HELPER: the blocking(fn) call to run next (blocking.Job)
-        "tracebuf",  # execution-trace events (trace.py), flat: ts, code, args, ts, ...
+        # Execution-trace events (trace.py), flat: ts, code, args, ts, ... Extended without a
+        # lock (one extend is atomic), by this M's thread and now and then by sysmon.
+        "tracebuf",
     )
 
     def __init__(self) -> None:
@@ -500,7 +504,9 @@ class Sched:
         # under sched.lock; read without it.
         "panicking",
         "nextradead",  # Gs of plain threads that ended (in allgs, dead, never reused)
-        "tracing",  # an execution trace is recording (trace.py): the one flag event sites test
+        # An execution trace is recording (trace.py): the one flag event sites test. Written
+        # under lock by trace.start/stop; read without it (an event more or less at the edges).
+        "tracing",
     )
 
     def __init__(self) -> None:

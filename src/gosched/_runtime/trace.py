@@ -28,6 +28,7 @@ import json
 import math
 import os
 import sys
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +129,7 @@ class _Tracer:
         "lastcounters",
         "lastgen",
         "fnids",
+        "fnlock",
         "fns",
         "misc",
         "path",
@@ -136,17 +138,20 @@ class _Tracer:
     )
 
     def __init__(self) -> None:
+        # Every M's buffer (and misc's), for the writer and the flight recorder's trimming;
+        # changed under sched.lock.
         self.bufs: list[tuple[M, list[Any]]] = []
         self.t0 = 0
         self.full = False  # a full trace is recording: nothing is dropped
         self.path: str | None = None  # where the full trace goes if the run ends first
         self.window = 0  # a flight recorder's window (ns), 0 for none
-        self.gens: list[int] = []  # when each kept generation began (its State)
-        self.lastgen = 0
-        self.lastcounters = 0
+        self.gens: list[int] = []  # when each kept generation began (its State); sched.lock
+        self.lastgen = 0  # written by sysmon only, under sched.lock
+        self.lastcounters = 0  # written by sysmon only
         self.misc: list[Any] = []  # events made with no M at hand (evany), flat as tracebuf
-        self.fns: list[Any] = [None]  # GoCreate's functions, by fnid (0: unknown)
-        self.fnids: dict[Any, int] = {}
+        self.fns: list[Any] = [None]  # GoCreate's functions, by fnid (0: unknown); fnlock
+        self.fnids: dict[Any, int] = {}  # written under fnlock, read without it
+        self.fnlock = threading.Lock()  # a leaf (runtime2.py's lock order)
 
 
 _tr: _Tracer | None = None
@@ -173,21 +178,29 @@ def ev(mp: M, *e: Any) -> None:
 
 
 def fnid(fn: Any) -> int:
-    """A small int standing for fn in GoCreate events. An event holding the function itself
-    would keep the cyclic GC tracking every GoCreate tuple, which doubled the cost of tracing
-    spawn; ints leave the tuples untracked. (Bound methods made anew per go() compare equal.)"""
+    """A small int standing for fn in GoCreate events. A buffer holding the function itself
+    would keep the cyclic GC busy with it for the whole trace (tracing spawn cost 2.6x, not
+    1.7x); an int leaves it nothing to track. (Bound methods made anew per go() compare
+    equal.) Ms on several threads may meet a new function at once: the lock, taken only then,
+    gives each its own id."""
     tr = _tr
     if tr is None:
         return 0
     try:
         return tr.fnids[fn]
     except KeyError:
-        pass
+        hashable = True
     except TypeError:  # unhashable callable: named, not shared
+        hashable = False
+    with tr.fnlock:
+        if hashable:
+            n = tr.fnids.get(fn)
+            if n is not None:
+                return n
+        n = len(tr.fns)
         tr.fns.append(fn)
-        return len(tr.fns) - 1
-    n = tr.fnids[fn] = len(tr.fns)
-    tr.fns.append(fn)
+        if hashable:
+            tr.fnids[fn] = n
     return n
 
 
@@ -735,9 +748,8 @@ class _Writer:
                 self.sysbegin(now, g, m, "retake")
             else:
                 self.procstop(now, args["p"], m)
-        for k in ("gs",):
-            if k in args:
-                args[k] = list(args[k])
+        if "gs" in args:
+            args["gs"] = list(args["gs"])
         self.instant(now, name, args)
 
     def state(self, now: int, st: dict[str, Any]) -> None:
@@ -855,7 +867,7 @@ class _Replay:
         if g in self.glob:
             self.glob.remove(g)
 
-    def apply(self, mid: int, e: tuple[Any, ...]) -> None:
+    def apply(self, e: tuple[Any, ...]) -> None:
         code = e[1]
         a = e[2:]
         if code == EV_STATE:
@@ -985,7 +997,7 @@ def write(
         if k > 0:
             chunk.append((-1, -1, (start, EV_STATE, replay.state())))
         while i < len(events) and (stop is None or events[i][2][0] < stop):
-            replay.apply(events[i][0], events[i][2])
+            replay.apply(events[i][2])
             chunk.append(events[i])
             i += 1
         md_k, lines_k, _ = _encode(t0, chunk, gomaxprocs, end if stop is None else stop, fns)
