@@ -127,8 +127,11 @@ class Spinner:
             now = mono()
             if baton[0] is not self:  # the other spinner ran since our last look
                 slices.append(last - start)
-                start = now
+                # Mark first, then read the clock again: a switch may have come between the
+                # read above and the test (that reading is from before the other's run), or
+                # come now (our mark must not overwrite one the other makes meanwhile).
                 baton[0] = self
+                start = now = mono()
             last = now
             if last >= deadline:
                 break

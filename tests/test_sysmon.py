@@ -542,3 +542,48 @@ def test_a_hand_off_leaves_a_spare_m() -> None:
     else:  # an M was idle already: no spare needed
         assert got["made"] == 0, got
     assert got["again"] == 0, got
+
+
+def test_a_slice_is_preempted_at_the_last_look_before_its_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """sysmon's looks are paced by the GIL: a loop lets go of it only at the switch interval,
+    so a look after this one comes a GIL wait later. preempt.check preempts a slice at a look
+    within 1 ms of its end, or at one from which the next look would come more than 1 ms past
+    it; otherwise it returns the end, for sysmon to plan its next look (Ms made by hand, and
+    the arming recorded instead of done)."""
+    from types import SimpleNamespace
+
+    from gosched._runtime import preempt
+    from gosched._runtime.runtime2 import M_GOROUTINES, _Gsyscall, _Prunning
+
+    ms = 1_000_000
+    slice_ns = sysmon.forcePreemptNS
+    armed: list[int] = []
+    monkeypatch.setattr(preempt, "_arm", lambda tid, gp, f, everyuserframe=False: armed.append(tid))
+    here = sys._getframe()
+    monkeypatch.setattr(sys, "_current_frames", lambda: {1: here})
+
+    def look(left: int, gilwait: int) -> tuple[bool, int]:
+        """A goroutine in user code whose slice ends ``left`` ns after the look."""
+        now = 1_000 * ms
+        gp = SimpleNamespace(atomicstatus=_Gsyscall, inblocking=False)
+        pp = SimpleNamespace(status=_Prunning, m=None)
+        mp = SimpleNamespace(
+            kind=M_GOROUTINES, curg=gp, oldp=pp, syscallwhen=now + left - slice_ns, tid=1
+        )
+        monkeypatch.setattr(sched, "allm", [mp])
+        armed.clear()
+        due = preempt.check(now, gilwait)
+        preempt._targets.clear()
+        return armed == [1], due - now if due else 0
+
+    # The GIL is free (a loop in C, or none): look again just before the end.
+    assert look(3 * ms, 0) == (False, 3 * ms)
+    assert look(ms, 0) == (True, slice_ns)  # arms; the next slice is due after it
+    # A loop holds the GIL, 5.4 ms a wait: a look 4 ms before the end would come back 1.4 ms
+    # after it, one 5 ms before comes back 0.4 ms after.
+    assert look(4 * ms, 5_400_000)[0] is True
+    assert look(5 * ms, 5_400_000) == (False, 5 * ms)
+    # Over already.
+    assert look(-2 * ms, 5_400_000)[0] is True

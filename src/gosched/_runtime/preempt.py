@@ -169,20 +169,27 @@ def stop() -> None:
 # sysmon's side
 
 
-def check(now: int) -> int:
-    """One look (from sysmon): arm the goroutines whose time slice is over (or ends within
-    ``_EARLY``: the callback then waits for its end itself) and that have been running user code
-    since sysmon's first look at them (``_Gsyscall``: no runtime call since), disarm the ones
-    that came back. Returns when the next slice not yet armed ends (0 if none), for sysmon to
-    wake in time for it.
+def check(now: int, gilwait: int = 0) -> int:
+    """One look (from sysmon): arm the goroutines whose time slice is over, or will be over
+    before sysmon could look again (see below), and that have been running user code since
+    sysmon's first look at them (``_Gsyscall``: no runtime call since); disarm the ones that
+    came back. Returns when the next slice not yet armed ends (0 if none), for sysmon to plan
+    its next look.
 
     A slice starts when its P's schedtick changed (sysmon's sysmontick, which takes a preemption
     as the start of the next slice); a goroutine whose P was handed off meanwhile has no slice,
-    and counts from sysmon's first look at it instead."""
+    and counts from sysmon's first look at it instead.
+
+    sysmon cannot look when it likes: while a loop holds the GIL, sysmon gets it back only when
+    the interpreter's switch interval forces the loop to let go (5 ms, and up to twice that on a
+    busy machine). ``gilwait`` is how long that took lately. A slice that ends within ``_EARLY``,
+    or too soon for a look after this one to come within ``_EARLY`` of its end, is preempted
+    now: a slice ends up to a GIL wait short rather than a GIL wait long."""
     from .sysmon import forcePreemptNS
 
     cands: dict[int, G] = {}
     nextdue = 0
+    window = max(_EARLY, gilwait - _EARLY)
     for mp in list(sched.allm):
         if mp.kind != M_GOROUTINES:
             continue
@@ -195,12 +202,11 @@ def check(now: int) -> int:
         else:
             start = mp.syscallwhen
         due = start + forcePreemptNS
-        if due - _EARLY > now:
+        if due - window > now:
             if nextdue == 0 or due < nextdue:
                 nextdue = due
             continue
         cands[mp.tid] = gp
-        _due[mp.tid] = due
     if not cands and not _targets:
         return nextdue
     with _lock:
@@ -223,11 +229,11 @@ def check(now: int) -> int:
     return soon if nextdue == 0 or soon < nextdue else nextdue
 
 
-# How long before a slice ends sysmon may arm it (the callback waits for the end): sysmon
-# gets the GIL from a running loop only at the interpreter's switch interval, so it wakes that
-# much before the end, and may get it a little early.
+# A slice that ends within this of a look is preempted at that look (check).
 _EARLY = 1_000_000
-_due: dict[int, int] = {}  # thread ident -> when its goroutine's slice ends (nanotime)
+# sysmon plans its look this long before a slice's end: a GIL wait a little shorter than the
+# last ones then still finds the slice within _EARLY of its end, not over it.
+AIM = 500_000
 lastyield = 0  # when a goroutine was last preempted (nanotime): the next slice starts then
 
 
@@ -318,7 +324,6 @@ def killrunning() -> None:
         if f is None:
             f = frames.get(mp.tid)
         if f is not None:
-            _due[mp.tid] = 0
             _arm(mp.tid, gp, f, everyuserframe=True)
     del frames
 
@@ -357,11 +362,8 @@ def _event(gp: G, code: CodeType, jump: bool) -> Any:
     f = sys._getframe(2)
     if not safepoint(f):
         return None
-    if sched.exiting is None:
-        if inwith(f):
-            return None
-        if _nanotime() < _due.get(tid, 0):
-            return None  # armed a little early (check)
+    if sched.exiting is None and inwith(f):
+        return None
     with _lock:
         if _targets.get(tid) is not gp:
             return None

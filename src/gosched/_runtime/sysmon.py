@@ -38,7 +38,6 @@ only delays a decision to the next look.
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -109,6 +108,7 @@ def sysmon(mp: M) -> None:
     delay = 0  # µs
     delay_next = 0  # µs: this look's sleep, shortened for a preemption due (preempt.check)
     note = mp.park
+    gilwait = 0  # how long sysmon waited for the GIL after its sleeps lately (ns)
     global _lastlook
     _lastlook = nanotime()  # slices seen at the first look began after this
     while True:
@@ -117,7 +117,11 @@ def sysmon(mp: M) -> None:
         elif idle > 50:
             delay *= 2
         delay = min(delay, 10_000)
-        note.tsleep((min(delay, delay_next) if delay_next else delay) / 1e6)
+        want = (min(delay, delay_next) if delay_next else delay) * 1000
+        slept = nanotime()
+        if not note.tsleep(want / 1e9):
+            # What sleeping cost past its time: getting the GIL back (check).
+            gilwait = (gilwait + max(0, nanotime() - slept - want)) // 2
         delay_next = 0
         if sched.exiting is not None:
             return
@@ -174,14 +178,11 @@ def sysmon(mp: M) -> None:
             schedtrace((now - starttime) // 1_000_000, debug.scheddetail > 0)
         nap = delay
         if preempt.enabled:
-            due = preempt.check(now)
+            due = preempt.check(now, gilwait)
             if due:
-                # Wake a GIL hand-over before a loop's slice ends: the loop holds the GIL, and
-                # sysmon gets it only when the interpreter's switch interval forces it out.
-                gil = int(sys.getswitchinterval() * 1e9)
-                d = due - gil - now
-                if d <= 0:
-                    d = due - now
+                # Wake a GIL wait before a loop's slice ends: the loop holds the GIL, and sysmon
+                # gets it only when the interpreter's switch interval forces it out.
+                d = due - preempt.AIM - gilwait - now
                 nap = max(20, min(nap, d // 1000))
         delay_next = nap
 
