@@ -1528,8 +1528,13 @@ def findRunnable(mp: M) -> tuple[G, bool] | None:
                 gp = globrunqget(pp, 0)
             if gp is not None:
                 return gp, False
-        # Steal, but don't let more than half of the busy Ps spin.
-        if mp.spinning or 2 * sched.nmspinning < sched.gomaxprocs - sched.npidle:
+        # Steal, but don't let more than half of the busy Ps spin. With one P (the default)
+        # there is no other P to steal from or run the timers of: Go's spinning M would walk
+        # allp and find only its own; here that walk was a quarter of the instructions of a
+        # blocking(fn) call (benchmarks/blocking_call.py).
+        if sched.gomaxprocs > 1 and (
+            mp.spinning or 2 * sched.nmspinning < sched.gomaxprocs - sched.npidle
+        ):
             if not mp.spinning:
                 with sched.lock:
                     becomeSpinning(mp)
