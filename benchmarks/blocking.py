@@ -16,7 +16,7 @@ the timed region lasted at least one sleep.
 
 - gosched: the goroutines call ``time.sleep(0.2)`` directly. Nothing tells the runtime about
   the call: sysmon finds the P held by a thread in user code, and after a look or two
-  (``minSyscallNS``, 0.5 ms) hands the P to another M, which runs the next goroutine, which
+  (``minSyscallNS``, 0.2 ms) hands the P to another M, which runs the next goroutine, which
   blocks in turn; so the N sleeps start about 0.5 ms apart, each on a thread of its own.
 - gosched-blocking: ``with gosched.blocking(): time.sleep(0.2)``, the context form: the
   goroutine gives its P up as it enters the block, without waiting for sysmon.

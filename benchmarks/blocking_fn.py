@@ -16,7 +16,8 @@ list holds every index 0..N-1 exactly once and the timed region lasted at least 
 - gosched-blocking: ``with gosched.blocking(): time.sleep(0.2)``, the context form: each
   goroutine hands its P off as it enters the block and keeps its own M in the call.
 - gosched-plain: plain ``time.sleep(0.2)``: sysmon hands the P off, one goroutine at a time,
-  about 0.5 ms apart (``minSyscallNS``), each on an M of its own.
+  about 0.5 ms apart (each waits for ``minSyscallNS``, 0.2 ms, and a hand-off), each on an M
+  of its own.
 - threads: 1,000 ``threading.Thread`` each calling ``time.sleep(0.2)``, started, then joined.
   No scheduler: the floor, plus the cost of starting 1,000 threads.
 - asyncio-to_thread: 1,000 tasks each ``await asyncio.to_thread(time.sleep, 0.2)``: the

@@ -41,7 +41,7 @@ skips it.
 - gosched-with: S loops ``with gosched.blocking(): time.sleep(1)``: the context form, S hands
   its P off as it enters and sleeps on its own M.
 - gosched-plain: S loops a plain ``time.sleep(1)``: nothing tells the runtime; sysmon finds the
-  P held by a thread in C and hands it off after 0.5 ms (``minSyscallNS``), and again after
+  P held by a thread in C and hands it off after 0.2 ms (``minSyscallNS``), and again after
   each time S comes back and calls again. A goroutine runs only on the thread it started on
   (its greenlet), so here the ticker's goroutine must not start on S's thread: S itself starts
   it (``go``, into the runnext of its P, unstarted) just before its first call, and it starts

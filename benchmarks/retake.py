@@ -29,7 +29,7 @@ def main():
 The retake delay of round i is ``t1[i] - t0[i]``: from just before g's sleep to h's first line.
 h cannot run on g's thread (it is blocked) nor wait for it (h has not started, so it may start
 on any thread), so the delay is what it takes sysmon to see the P held by a thread in C, wait
-``minSyscallNS`` (0.5 ms: it must not mistake a goroutine waiting for the GIL for a blocked
+``minSyscallNS`` (0.2 ms: it must not mistake a goroutine waiting for the GIL for a blocked
 one), hand the P off (handoffp), and for the new M to take the GIL and start h. Without sysmon
 (``GODEBUG=sysmonoff=1``) h would wait for the whole 50 ms sleep.
 
@@ -56,7 +56,7 @@ multiplied by N. ``retake_p99`` (benchmarks/retake_p99.py) runs the same job and
   preemption does to retake: while g's thread is in C without a P, sysmon cannot tell it from
   a Python loop that only async preemption can stop, so it does not sleep deeply while the P
   is idle; it keeps looking, its sleep between looks grows to 10 ms while it finds nothing to
-  retake, and the next round's retake waits for those looks (two of them, 0.5 ms apart at
+  retake, and the next round's retake waits for those looks (two of them, 0.2 ms apart at
   least). With async preemption off, sysmon sleeps deeply while the P is idle and is woken,
   looking every 20 µs again, when g gets the P back.
 

@@ -59,6 +59,7 @@ from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import proc
+from . import sysmon as _sysmon  # sysmon imports this module: read its names at call time
 from .godebug import debug
 from .runtime2 import M_GOROUTINES, _Gsyscall, _Psyscall, sched
 
@@ -185,8 +186,7 @@ def check(now: int, gilwait: int = 0) -> int:
     busy machine). ``gilwait`` is how long that took lately. A slice that ends within ``_EARLY``,
     or too soon for a look after this one to come within ``_EARLY`` of its end, is preempted
     now: a slice ends up to a GIL wait short rather than a GIL wait long."""
-    from .sysmon import forcePreemptNS
-
+    forcePreemptNS = _sysmon.forcePreemptNS
     cands: dict[int, G] = {}
     nextdue = 0
     window = max(_EARLY, gilwait - _EARLY)
