@@ -55,9 +55,11 @@ multiplied by N. ``retake_p99`` (benchmarks/retake_p99.py) runs the same job and
   same as gosched on 3.11, which has no async preemption. On 3.12+ it shows what async
   preemption does to retake: while g's thread is in C without a P, sysmon cannot tell it from
   a Python loop that only async preemption can stop, so it does not sleep deeply while the P
-  is idle; it keeps looking, its sleep between looks grows to 10 ms while it finds nothing to
-  retake, and the next round's retake waits for those looks (two of them, 0.2 ms apart at
-  least). With async preemption off, sysmon sleeps deeply while the P is idle and is woken,
+  is idle; it keeps looking, and its sleep between looks grows to 10 ms while it finds nothing
+  to retake. g, back from a call whose P was handed off, wakes sysmon from such a sleep
+  (sysmon.kick), so that the next round's retake does not wait for those looks (before that,
+  rounds took 0.4 or 9 ms depending on where sysmon's sleep fell, and a run's median was
+  either). With async preemption off, sysmon sleeps deeply while the P is idle and is woken,
   looking every 20 µs again, when g gets the P back.
 
 Every peer proves it did the work: all N rounds must have recorded t0 and t1, each t1 after its

@@ -287,6 +287,8 @@ def exitsyscall_slow(mp: M) -> P:
     handed it off yet, else the old P if it is idle, else any idle P, else queue the goroutine
     and park the M until someone hands it a P.
     """
+    kick = False
+    got = None
     with sched.lock:
         exiting = sched.exiting is not None
         if not exiting:
@@ -301,6 +303,7 @@ def exitsyscall_slow(mp: M) -> P:
                     pp.syscalltick += 1
                 else:
                     pp = _pidleget_prefer(pp)
+                    kick = sched.sysmonnap  # our P was handed off: sysmon.kick
                 if pp is not None:
                     mp.oldp = None
                     acquirep(mp, pp)
@@ -309,7 +312,11 @@ def exitsyscall_slow(mp: M) -> P:
                     if sched.tracing:
                         mp.tracebuf.extend((nanotime(), EV_SYSCALLEND, gp.goid, mp.id))  # type: ignore[union-attr]
                         mp.tracebuf.extend((nanotime(), EV_GOSTART, gp.goid, pp.id, mp.id))  # type: ignore[union-attr]
-                    return pp
+                    got = pp
+    if kick:
+        _sysmon.kick()
+    if got is not None:
+        return got
     if exiting:
         if mp.kind == M_EXTRA:
             raise RuntimeError("gosched: the runtime is ending")

@@ -463,6 +463,7 @@ class Sched:
         "nmfreed",
         "nmsys",  # Ms that never run goroutines and are left out of checkdead: sysmon
         "sysmonwait",  # sysmon sleeps deeply (every P idle); acquirep wakes it; under lock
+        "sysmonnap",  # sysmon sleeps 1 ms or more between looks (sysmon.py); read unlocked
         "sysmonm",  # sysmon's M, or None when GODEBUG turns it off
         "pidle",  # idle Ps, LIFO; guarded by lock
         "npidle",  # read without lock for fast checks
@@ -529,6 +530,7 @@ class Sched:
         self.nmfreed = 0
         self.nmsys = 0
         self.sysmonwait = False
+        self.sysmonnap = False
         self.sysmonm: M | None = None
         self.pidle: list[P] = []
         self.npidle = 0

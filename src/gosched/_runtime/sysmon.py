@@ -6,9 +6,11 @@ runtime.main starts it, and left out of checkdead (``sched.nmsys``). It sleeps 2
 looks while it finds work; after 50 looks in a row that found none it doubles the sleep each
 time, up to 10 ms. While every P is idle (or the world is stopped) it sleeps deeply, until the
 next timer, or until ``acquirep`` wakes it (``sched.sysmonwait``): nothing can need it before some
-P is running again. With GODEBUG=schedtrace=MS it never sleeps deeply (Go: "so that it can
-print that information at the right time"), and after a look at least MS ms after the last
-line it prints the next one (the first at its first look: ``SCHED 0ms``).
+P is running again. A goroutine back from a blocking call whose P was handed off also cuts a
+sleep of 1 ms or more short (``kick``), and the looks start again at 20 µs. With
+GODEBUG=schedtrace=MS it never sleeps deeply (Go: "so that it can print that information at
+the right time"), and after a look at least MS ms after the last line it prints the next one
+(the first at its first look: ``SCHED 0ms``).
 
 Each look (retake)
 ------------------
@@ -118,10 +120,20 @@ def sysmon(mp: M) -> None:
             delay *= 2
         delay = min(delay, 10_000)
         want = (min(delay, delay_next) if delay_next else delay) * 1000
+        longnap = want >= _LONGNAP
+        if longnap:
+            sched.sysmonnap = True
         slept = nanotime()
-        if not note.tsleep(want / 1e9):
+        if note.tsleep(want / 1e9):
+            # A goroutine came back from a blocking call whose P was handed off (kick):
+            # more may follow, so look often again.
+            idle = 0
+            delay = 20
+        else:
             # What sleeping cost past its time: getting the GIL back (check).
             gilwait = (gilwait + max(0, nanotime() - slept - want)) // 2
+        if longnap:
+            sched.sysmonnap = False
         delay_next = 0
         if sched.exiting is not None:
             return
@@ -338,6 +350,23 @@ def preemptone(pp: P) -> bool:
     mp.preempt = pp.schedtick
     mp.safepoint = True  # after the reason, as proc.safepoint requires
     return True
+
+
+# A sleep between looks this long may be cut short by kick.
+_LONGNAP = 1_000_000
+
+
+def kick() -> None:
+    """A goroutine is back from a blocking call whose P sysmon handed off (exitsyscall_slow),
+    while sysmon sleeps long between looks: wake it, so that it looks every 20 µs again and the
+    next blocking call is retaken as promptly as the first. Go's exitsyscall does the same for
+    a sysmon in its deep sleep (exitsyscallfast_pidle). Here sysmon may instead be in a long
+    sleep between looks: on 3.12+ it cannot tell a goroutine in C from a Python loop, so it
+    does not sleep deeply while one runs without a P."""
+    sched.sysmonnap = False
+    mp = sched.sysmonm
+    if mp is not None:
+        mp.park.wakeup()
 
 
 def wakesysmon() -> None:
