@@ -587,3 +587,46 @@ def test_a_slice_is_preempted_at_the_last_look_before_its_end(
     assert look(5 * ms, 5_400_000) == (False, 5 * ms)
     # Over already.
     assert look(-2 * ms, 5_400_000)[0] is True
+
+
+@needs_monitoring
+def test_a_goroutine_back_from_a_handed_off_call_wakes_a_napping_sysmon(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On 3.12+ sysmon does not sleep deeply while a goroutine is in C without a P (it could be
+    a Python loop), and its sleep between looks grows to 10 ms. A goroutine back from a call
+    whose P was handed off cuts that sleep short (sysmon.kick), as Go's exitsyscall wakes a
+    deeply sleeping sysmon, so that the next blocking call is retaken at once again instead of
+    after sysmon's long sleep (benchmarks/retake.py: rounds of 0.4 or 9 ms before)."""
+    kicks: list[bool] = []
+    real = sysmon.kick
+
+    def kick() -> None:
+        kicks.append(sched.sysmonnap)
+        real()
+
+    monkeypatch.setattr(sysmon, "kick", kick)
+    ran: list[int] = []
+
+    def main() -> None:
+        for i in range(8):
+            gosched.gosched()
+            wg = WaitGroup()
+            wg.add(2)
+
+            def g(i: int = i) -> None:
+                def h() -> None:
+                    ran.append(i)
+                    wg.done()
+
+                gosched.go(h)  # unstarted: sysmon hands the P off to start it elsewhere
+                time.sleep(0.03)  # long enough for sysmon's sleep to pass 1 ms
+                wg.done()
+
+            gosched.go(g)
+            wg.wait()
+
+    gosched.run(main, gomaxprocs=1)
+    assert sorted(ran) == list(range(8))
+    assert kicks, "no goroutine came back to a napping sysmon"
+    assert all(kicks), kicks  # only while sysmon naps
