@@ -112,9 +112,15 @@ def test_sleep_wait_reason() -> None:
     run(main)
 
 
-def test_timer_readies_sleeper_into_runnext() -> None:
+def test_timer_readies_sleeper_into_runnext(monkeypatch: pytest.MonkeyPatch) -> None:
     """GOMAXPROCS=1: main parks after the sleeper's deadline has passed; checkTimers at the top
-    of findRunnable readies the sleeper into runnext, ahead of the goroutine that was there."""
+    of findRunnable readies the sleeper into runnext, ahead of the goroutine that was there.
+
+    Without sysmon: main's 5 ms loop is user code, which sysmon treats as Go treats a syscall,
+    and a sysmon that got the GIL twice in it would hand main's P to another M for the
+    unstarted goroutine; Go does not for a loop shorter than its 10 ms slice. It did once in
+    CI, where the switch interval let sysmon in early."""
+    monkeypatch.setenv("GODEBUG", "sysmonoff=1")
 
     def main() -> list[str]:
         out: list[str] = []
