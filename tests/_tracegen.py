@@ -165,7 +165,7 @@ class _Sim:
     def new_m(self, name: str | None = None) -> _M:
         mp = _M(len(self.ms))
         self.ms.append(mp)
-        self.meta += _thread_name(2, mp.id + 1, name or f"M{mp.id}")
+        self.meta += thread_meta(2, mp.id + 1, name or f"M{mp.id}")
         return mp
 
     def close_g(self, pp: _P, end: str, reason: str = "") -> None:
@@ -268,10 +268,10 @@ class _Sim:
 
     def start(self) -> None:
         for pid, name in ((1, "Ps"), (2, "Ms"), (3, "Runtime")):
-            self.meta += _process_name(pid, name, pid)
-        self.meta += _thread_name(3, 1, "scheduler")
+            self.meta += process_meta(pid, name, pid)
+        self.meta += thread_meta(3, 1, "scheduler")
         for i in range(self.nprocs):
-            self.meta += _thread_name(1, i + 1, f"P{i}")
+            self.meta += thread_meta(1, i + 1, f"P{i}")
         m0 = self.new_m()
         self.new_m("M1 (sysmon)")  # sysmon holds no P and runs no G
         p0 = self.ps[0]
@@ -580,7 +580,7 @@ class _Sim:
                 self.close_syscall(mp)
 
 
-def _process_name(pid: int, name: str, order: int) -> list[Event]:
+def process_meta(pid: int, name: str, order: int) -> list[Event]:
     # Process metadata has no tid: no event uses tid 0.
     return [
         {"name": "process_name", "ph": "M", "pid": pid, "args": {"name": name}},
@@ -588,7 +588,7 @@ def _process_name(pid: int, name: str, order: int) -> list[Event]:
     ]
 
 
-def _thread_name(pid: int, tid: int, name: str) -> list[Event]:
+def thread_meta(pid: int, tid: int, name: str) -> list[Event]:
     # Tracks sort by id: P3 before P10, M2 after M1 (sysmon).
     return [
         {"name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": {"name": name}},

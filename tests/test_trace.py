@@ -37,6 +37,14 @@ def _worker(i: int, ch: gosched.Chan) -> None:
     ch.send(i * i)
 
 
+def _fanout(n: int) -> int:
+    """n workers, each created, sending once and ended; the sum of what they sent."""
+    ch = gosched.Chan()
+    for i in range(n):
+        gosched.go(_worker, i, ch)
+    return sum(ch.recv() for _ in range(n))
+
+
 @pytest.mark.parametrize("procs", [1, 4])
 def test_known_program_counts_and_validity(tmp_path, procs):
     """N goroutines, each created and ended inside the trace: exactly N GoCreate and N
@@ -46,10 +54,7 @@ def test_known_program_counts_and_validity(tmp_path, procs):
 
     def main():
         gosched.trace.start(path)
-        ch = gosched.Chan()
-        for i in range(n):
-            gosched.go(_worker, i, ch)
-        total = sum(ch.recv() for _ in range(n))
+        total = _fanout(n)
         wg = WaitGroup()
         for _ in range(5):
             wg.go(gosched.sleep, 0.001)
@@ -253,11 +258,7 @@ def test_split_parts_are_whole_traces(tmp_path):
 
     def main():
         gosched.trace.start(path)
-        ch = gosched.Chan()
-        for i in range(300):
-            gosched.go(_worker, i, ch)
-        for _ in range(300):
-            ch.recv()
+        _fanout(300)
         # Take the events without writing them, to write them split small.
         box["r"] = rproc.runtimecall("test", lambda mp: rtrace.stop())
 
@@ -514,11 +515,7 @@ def test_timestamps_survive_an_importers_conversion_to_ns(tmp_path):
 
     def main():
         gosched.trace.start(path)
-        ch = gosched.Chan()
-        for i in range(50):
-            gosched.go(_worker, i, ch)
-        for _ in range(50):
-            ch.recv()
+        _fanout(50)
         gosched.trace.stop()
 
     gosched.run(main, gomaxprocs=2)

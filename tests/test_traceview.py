@@ -24,7 +24,7 @@ import pytest
 
 from gosched import _traceview as tv
 
-from ._tracegen import synthetic_trace, synthetic_trace_and_states
+from ._tracegen import process_meta, synthetic_trace, synthetic_trace_and_states, thread_meta
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -83,23 +83,11 @@ def held(p: int, m: int, ts: float, end: float) -> list[dict[str, Any]]:
 def trace(nprocs: int, nms: int, events: list[dict[str, Any]]) -> dict[str, Any]:
     meta: list[dict[str, Any]] = []
     for pid, name in ((1, "Ps"), (2, "Ms"), (3, "Runtime")):
-        meta += [
-            {"name": "process_name", "ph": "M", "pid": pid, "args": {"name": name}},
-            {"name": "process_sort_index", "ph": "M", "pid": pid, "args": {"sort_index": pid}},
-        ]
+        meta += process_meta(pid, name, pid)
     tracks = [(3, 1, "scheduler")] + [(1, p + 1, f"P{p}") for p in range(nprocs)]
     tracks += [(2, m + 1, "M1 (sysmon)" if m == 1 else f"M{m}") for m in range(nms)]
     for pid, tid, name in tracks:
-        meta += [
-            {"name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": {"name": name}},
-            {
-                "name": "thread_sort_index",
-                "ph": "M",
-                "pid": pid,
-                "tid": tid,
-                "args": {"sort_index": tid},
-            },
-        ]
+        meta += thread_meta(pid, tid, name)
     return {
         "traceEvents": meta + events,
         "displayTimeUnit": "ns",

@@ -463,7 +463,9 @@ class Sched:
         "nmfreed",
         "nmsys",  # Ms that never run goroutines and are left out of checkdead: sysmon
         "sysmonwait",  # sysmon sleeps deeply (every P idle); acquirep wakes it; under lock
-        "sysmonnap",  # sysmon sleeps 1 ms or more between looks (sysmon.py); read unlocked
+        # sysmon sleeps 1 ms or more between looks (sysmon.py). No lock: set and cleared by
+        # sysmon around the sleep, cleared by kick; a stale value costs a wake-up or a look.
+        "sysmonnap",
         "sysmonm",  # sysmon's M, or None when GODEBUG turns it off
         "pidle",  # idle Ps, LIFO; guarded by lock
         "npidle",  # read without lock for fast checks

@@ -364,14 +364,16 @@ def kick() -> None:
     sleep between looks: on 3.12+ it cannot tell a goroutine in C from a Python loop, so it
     does not sleep deeply while one runs without a P."""
     sched.sysmonnap = False
-    mp = sched.sysmonm
-    if mp is not None:
-        mp.park.wakeup()
+    _wake()
 
 
 def wakesysmon() -> None:
     """A P became busy while sysmon sleeps deeply (acquirep)."""
     sched.sysmonwait = False
+    _wake()
+
+
+def _wake() -> None:
     mp = sched.sysmonm
     if mp is not None:
         mp.park.wakeup()
